@@ -1,0 +1,1 @@
+"""drills (arrives with its issue)."""

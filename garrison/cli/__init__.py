@@ -1,0 +1,1 @@
+"""The ``garrison`` command line: parse, call one service function, render."""

@@ -1,0 +1,87 @@
+"""Per-invocation state shared by the commands: settings, consoles, rendering helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from garrison.errors import ConfigError
+from garrison.i18n import _
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from garrison.settings import Settings
+
+
+@dataclass
+class CliState:
+    """Options given on the command line; settings are built on first use (fast --help)."""
+
+    db: str | None = None
+    actor: str | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from pydantic import ValidationError
+
+            from garrison.settings import Settings
+
+            overrides: dict[str, Any] = {
+                k: v for k, v in (("db", self.db), ("actor", self.actor)) if v}
+            try:
+                self._settings = Settings(**overrides)
+            except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                raise ConfigError(
+                    str(first["msg"]).removeprefix("Value error, "),
+                    hint=_("Check --db/--actor and the GARRISON_* environment variables."),
+                ) from exc
+        return self._settings
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def open_db(ctx: typer.Context) -> Settings:
+    """Settings for a command that uses the database, with the schema checked."""
+    from garrison.db import display_url, ensure_schema
+
+    settings = state(ctx).settings
+    if ensure_schema(settings):
+        err_console().print(
+            _("[dim]Initialised a new Garrison database at {url}[/dim]").format(
+                url=display_url(settings.db))
+        )
+    return settings
+
+
+def console() -> Console:
+    """Standard output. When it is not a terminal (a pipe, a file), tables are laid out
+    wide (``COLUMNS``, default 160) rather than cut at 80 columns."""
+    import os
+
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
+    return Console(highlight=False, width=width)
+
+
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

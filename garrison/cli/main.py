@@ -1,0 +1,120 @@
+"""The ``garrison`` entry point: global options, kernel commands, lazy sub-commands."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from garrison import __version__
+from garrison.cli.context import CliState, console, err_console, open_db, state
+from garrison.cli.lazy import LazyGroup
+from garrison.errors import GarrisonError
+from garrison.i18n import _
+
+app = typer.Typer(
+    cls=LazyGroup,
+    name="garrison",
+    help=_(
+        "Garrison: network-security supervision and drills for a provincial housing and "
+        "construction department and its bureaus."
+    ),
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"garrison {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option(
+        "--db", metavar="URL",
+        help=_("Database URL (sqlite:///PATH or postgresql+psycopg://...). "
+               "Env: GARRISON_DB. Default: a SQLite file in your data directory."))] = None,
+    actor: Annotated[str | None, typer.Option(
+        "--actor", metavar="NAME",
+        help=_("Who is acting, for the audit trail. Env: GARRISON_ACTOR. "
+               "Default: your OS user."))] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help=_("Print the version and exit."))] = False,
+) -> None:
+    del version  # handled by its eager callback
+    ctx.obj = CliState(db=db, actor=actor)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database schema, or upgrade it to this version. Safe to repeat."""
+    from garrison.db import SCHEMA_HEAD, display_url, upgrade
+
+    settings = state(ctx).settings
+    before, after = upgrade(settings)
+    url = display_url(settings.db)
+    if before == after:
+        console().print(_("Database {url} is up to date (schema {rev}).").format(
+            url=url, rev=SCHEMA_HEAD))
+    elif before is None:
+        console().print(_("Created the Garrison schema {rev} in {url}.").format(
+            rev=after, url=url))
+    else:
+        console().print(_("Upgraded {url} from schema {old} to {new}.").format(
+            url=url, old=before, new=after))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option(
+        "--force", help=_("Load the demo even if the database holds other units."))] = False,
+) -> None:
+    """Load the demo organisation (a province, 11 cities, their bureaus) and show it."""
+    from garrison.cli.render import render_tree
+    from garrison.db import read_session, write_session
+    from garrison.demo import load_demo
+    from garrison.org.queries import org_tree
+
+    settings = open_db(ctx)
+    with write_session(settings) as session:
+        plan = load_demo(session, actor=settings.actor, force=force)
+    with read_session(settings) as session:
+        render_tree(console(), org_tree(session))
+    out = console()
+    out.print(_("\n[bold]Demo organisation loaded[/bold]: {n} units created, {u} unchanged.")
+              .format(n=len(plan.created), u=plan.unchanged))
+    out.print(_("Try next:\n"
+                "  garrison scope list --unit hz-jw\n"
+                "  garrison scope check 127.0.1.10 --unit hz-jw      # allowed\n"
+                "  garrison scope check 0177.0.0.1 --unit hz-jw      # refused: octal\n"
+                "  garrison audit log --limit 5\n"
+                "  garrison audit verify"))
+
+
+def main() -> None:
+    """Console-script entry point: user errors become one clear message, no traceback."""
+    try:
+        app(prog_name="garrison")
+    except GarrisonError as exc:
+        err = err_console()
+        err.print(_("[bold red]error:[/bold red] {msg}").format(msg=_escape(exc.message)))
+        if exc.hint:
+            err.print(_escape(exc.hint))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console().print(_("interrupted"))
+        sys.exit(130)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,0 +1,92 @@
+"""``garrison org``: load and show the organisation tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from garrison.cli.context import console, open_db, print_json, state
+from garrison.i18n import _
+
+app = typer.Typer(help=_("The organisation tree: units, officers, authorised scopes."),
+                  no_args_is_help=True)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help=_("Org file (YAML)."), show_default=False)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=_(
+        "Show what would change; write nothing."))] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))] = False,
+) -> None:
+    """Load units and scopes from FILE; re-importing updates in place by unit code."""
+    from garrison.db import write_session
+    from garrison.org.loader import load_org_file
+    from garrison.org.service import import_org
+
+    doc = load_org_file(file)  # all file problems are reported before the database is opened
+    settings = open_db(ctx)
+    with write_session(settings) as session:
+        plan = import_org(session, doc, actor=state(ctx).settings.actor, dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+    if as_json:
+        print_json({**plan.as_json(), "dry_run": dry_run})
+        return
+    _render_plan(plan, dry_run)
+
+
+def _render_plan(plan: object, dry_run: bool) -> None:
+    from rich.markup import escape
+
+    from garrison.org.service import ImportPlan
+
+    assert isinstance(plan, ImportPlan)
+    out = console()
+    if not plan.changed:
+        out.print(_("No changes: {n} units already match {file}.").format(
+            n=plan.unchanged, file=escape(plan.file)))
+        return
+    verb = _("Would change") if dry_run else _("Changed")
+    out.print(_("{verb} from {file}:").format(verb=verb, file=escape(plan.file)))
+    for code in plan.created:
+        out.print(f"  [green]+ unit[/green] {code}")
+    for code, changes in plan.updated.items():
+        detail = "; ".join(f"{c.field}: {c.old!s} -> {c.new!s}" for c in changes)
+        out.print(f"  [yellow]~ unit[/yellow] {code}  {escape(detail)}")
+    for code, cidr in plan.scopes_added:
+        out.print(f"  [green]+ scope[/green] {code} {cidr}")
+    for (code, cidr), changes in plan.scopes_changed.items():
+        detail = "; ".join(f"{c.field}: {c.old!s} -> {c.new!s}" for c in changes)
+        out.print(f"  [yellow]~ scope[/yellow] {code} {cidr}  {escape(detail)}")
+    for code, cidr in plan.scopes_removed:
+        out.print(f"  [red]- scope[/red] {code} {cidr}")
+    out.print(_("{c} created, {u} updated, {s} unchanged; {n} units in the database are "
+                "not in this file and were left as they are.").format(
+        c=len(plan.created), u=len(plan.updated), s=plan.unchanged, n=plan.not_in_file))
+    if dry_run:
+        out.print(_("Dry run: nothing was written."))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    unit: Annotated[str | None, typer.Option("--unit", "-u", help=_(
+        "Show only this unit and the units under it."))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))] = False,
+) -> None:
+    """Print the organisation tree."""
+    from garrison.cli.render import render_tree, tree_json
+    from garrison.db import read_session
+    from garrison.org.queries import org_tree
+
+    settings = open_db(ctx)
+    with read_session(settings) as session:
+        roots = org_tree(session, root=unit)
+        if as_json:
+            print_json([tree_json(r) for r in roots])
+        else:
+            render_tree(console(), roots)

@@ -1,0 +1,48 @@
+"""The kernel's tables. Importing this package registers them on ``metadata``."""
+
+from sqlmodel import SQLModel
+
+from garrison.models.audit import AuditEvent
+from garrison.models.findings import (
+    Finding,
+    FindingEvent,
+    FindingSource,
+    FindingStatus,
+    Severity,
+)
+from garrison.models.inventory import (
+    Asset,
+    AssetState,
+    Change,
+    ChangeKind,
+    ScanRun,
+    ScanStatus,
+    Service,
+)
+from garrison.models.org import Scope, ScopeBase, Unit, UnitBase, UnitLevel
+from garrison.models.types import utcnow
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Asset",
+    "AssetState",
+    "AuditEvent",
+    "Change",
+    "ChangeKind",
+    "Finding",
+    "FindingEvent",
+    "FindingSource",
+    "FindingStatus",
+    "ScanRun",
+    "ScanStatus",
+    "Scope",
+    "ScopeBase",
+    "Service",
+    "Severity",
+    "Unit",
+    "UnitBase",
+    "UnitLevel",
+    "metadata",
+    "utcnow",
+]

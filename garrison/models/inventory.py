@@ -1,0 +1,105 @@
+"""What the scanners found: assets, their services, scan runs and changes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from garrison.models.types import UTCDateTime, enum_type, json_type, utcnow
+
+
+class AssetState(enum.StrEnum):
+    up = "up"
+    down = "down"
+    gone = "gone"
+    """Missed by N consecutive runs that covered its address."""
+
+
+class Asset(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("unit_id", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    address: str = Field(max_length=64, index=True)
+    hostname: str | None = Field(default=None, max_length=255)
+    mac: str | None = Field(default=None, max_length=32)
+    vendor: str | None = Field(default=None, max_length=200)
+    os_guess: str | None = Field(default=None, max_length=200)
+    criticality: str | None = Field(default=None, max_length=20)
+    protection_level: int | None = Field(default=None, ge=1, le=5)
+    """China's MLPS (等级保护) level, 1-5."""
+    state: AssetState = Field(default=AssetState.up, sa_type=enum_type(AssetState))
+    missed_runs: int = 0
+    first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Service(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("asset_id", "protocol", "port"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(foreign_key="asset.id", index=True, ondelete="CASCADE")
+    protocol: str = Field(max_length=8)
+    port: int = Field(ge=0, le=65535)
+    state: str = Field(max_length=20)
+    name: str | None = Field(default=None, max_length=100)
+    product: str | None = Field(default=None, max_length=200)
+    version: str | None = Field(default=None, max_length=100)
+    extrainfo: str | None = Field(default=None, max_length=300)
+    cpe: list[str] = Field(default_factory=list, sa_type=json_type())
+    scripts: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScanStatus(enum.StrEnum):
+    running = "running"
+    done = "done"
+    interrupted = "interrupted"
+    failed = "failed"
+
+
+class ScanRun(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    profile: str = Field(max_length=40)
+    targets: list[str] = Field(default_factory=list, sa_type=json_type())
+    request: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    """The serialisable scan request, so a queued agent can run it again."""
+    command: str = Field(default="", sa_type=sa.Text)
+    """The exact scanner command line(s) that ran."""
+    actor: str = Field(max_length=100)
+    status: ScanStatus = Field(default=ScanStatus.running, sa_type=enum_type(ScanStatus))
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hosts_total: int = 0
+    hosts_done: int = 0
+    hosts_up: int = 0
+    services_seen: int = 0
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class ChangeKind(enum.StrEnum):
+    asset_appeared = "asset_appeared"
+    asset_gone = "asset_gone"
+    port_opened = "port_opened"
+    port_closed = "port_closed"
+    service_changed = "service_changed"
+
+
+class Change(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="scanrun.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    asset_id: int | None = Field(default=None, foreign_key="asset.id", ondelete="SET NULL")
+    kind: ChangeKind = Field(sa_type=enum_type(ChangeKind))
+    address: str = Field(max_length=64)
+    protocol: str | None = Field(default=None, max_length=8)
+    port: int | None = None
+    before: dict[str, Any] | None = Field(default=None, sa_type=json_type())
+    after: dict[str, Any] | None = Field(default=None, sa_type=json_type())
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

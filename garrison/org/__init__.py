@@ -1,0 +1,1 @@
+"""The organisation tree: units, their responsible officers and authorised scopes."""

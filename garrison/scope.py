@@ -1,0 +1,227 @@
+"""The scope guard: the only road to the network.
+
+Every scan, probe and drill action asks ``authorize`` first. A target is allowed
+only when every address it stands for lies inside the unit's *active* authorised
+scopes (valid today). Refusals are written to the audit trail, and they are
+committed even though the action that asked is stopped.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import netaddr
+from sqlmodel import Session, col, select
+
+from garrison import audit
+from garrison.db import write_session
+from garrison.errors import NotFoundError, ScopeRefused
+from garrison.i18n import _, ngettext
+from garrison.models import Scope, Unit
+from garrison.org.queries import get_unit, subtree_ids
+from garrison.settings import Settings
+from garrison.targets import Resolver, Target, TargetError, parse_target
+
+
+class ScopeState(enum.StrEnum):
+    active = "active"
+    expired = "expired"
+    pending = "pending"
+    """Not valid yet (valid_from is in the future)."""
+
+
+def local_today() -> date:
+    return date.today()
+
+
+def scope_state(scope: Scope, today: date) -> ScopeState:
+    if scope.valid_from is not None and today < scope.valid_from:
+        return ScopeState.pending
+    if scope.valid_until is not None and today > scope.valid_until:
+        return ScopeState.expired
+    return ScopeState.active
+
+
+@dataclass(frozen=True)
+class ScopeView:
+    """A scope as shown to users and recorded with a verdict."""
+
+    unit: str
+    cidr: str
+    authorized_by: str
+    valid_from: date | None
+    valid_until: date | None
+    max_rate: int | None
+    state: ScopeState
+
+    def label(self) -> str:
+        until = f" until {self.valid_until}" if self.valid_until else ""
+        return f"{self.cidr} [{self.authorized_by}{until}]"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "unit": self.unit,
+            "cidr": self.cidr,
+            "authorized_by": self.authorized_by,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "max_rate": self.max_rate,
+            "state": self.state.value,
+        }
+
+
+def _view(scope: Scope, unit_code: str, today: date) -> ScopeView:
+    return ScopeView(unit_code, scope.cidr, scope.authorized_by, scope.valid_from,
+                     scope.valid_until, scope.max_rate, scope_state(scope, today))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The guard's answer for one target."""
+
+    unit: str
+    target: str
+    allowed: bool
+    reason: str
+    covering: tuple[ScopeView, ...] = ()
+    parsed: Target | None = field(default=None, repr=False)
+
+    @property
+    def rate_cap(self) -> int | None:
+        """The lowest ``max_rate`` of the scopes the target falls in, if any."""
+        caps = [s.max_rate for s in self.covering if s.max_rate is not None]
+        return min(caps) if caps else None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "unit": self.unit,
+            "target": self.target,
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "scopes": [s.as_json() for s in self.covering],
+            "addresses": self.parsed.size if self.parsed else 0,
+            "resolved": list(self.parsed.resolved) if self.parsed else [],
+            "rate_cap": self.rate_cap,
+        }
+
+
+def list_scopes(session: Session, *, unit_code: str | None = None, today: date | None = None,
+                include_sub_units: bool = True) -> list[ScopeView]:
+    today = today or local_today()
+    query = select(Scope, Unit.code).join(Unit, col(Scope.unit_id) == col(Unit.id))
+    if unit_code is not None:
+        unit = get_unit(session, unit_code)
+        ids = subtree_ids(session, unit) if include_sub_units else [unit.id]
+        query = query.where(col(Scope.unit_id).in_(ids))
+    rows = session.exec(query.order_by(col(Unit.code), col(Scope.cidr))).all()
+    return [_view(scope, code, today) for scope, code in rows]
+
+
+def _describe(ipset: netaddr.IPSet, limit: int = 3) -> str:
+    cidrs = [str(c) for c in ipset.iter_cidrs()]
+    shown = ", ".join(cidrs[:limit])
+    return shown + (_(" and {n} more ranges").format(n=len(cidrs) - limit)
+                    if len(cidrs) > limit else "")
+
+
+def _judge(session: Session, unit: Unit, target: Target, today: date) -> Verdict:
+    scopes = [_view(s, unit.code, today)
+              for s in session.exec(select(Scope).where(Scope.unit_id == unit.id)).all()]
+    active = [s for s in scopes if s.state is ScopeState.active]
+    active_set = netaddr.IPSet([s.cidr for s in active])
+    what = target.text if not target.resolved else f"{target.text} ({', '.join(target.resolved)})"
+    if target.addresses.issubset(active_set):
+        covering = tuple(s for s in active if (netaddr.IPSet([s.cidr]) & target.addresses).size)
+        reason = ngettext("{what} is inside scope {scopes}", "{what} is inside scopes {scopes}",
+                          len(covering)).format(what=what,
+                                                scopes="; ".join(s.label() for s in covering))
+        return Verdict(unit.code, target.text, True, reason, covering, target)
+    outside = target.addresses - active_set
+    if target.size == 1:
+        reason = _("{what} is outside the active scopes of {unit}").format(
+            what=what, unit=unit.code)
+    else:
+        reason = _("{what} is outside the active scopes of {unit}: {n} of its {total} "
+                   "addresses are not authorised ({out})").format(
+            what=what, unit=unit.code, n=outside.size, total=target.size,
+            out=_describe(outside))
+    for scope in scopes:
+        if scope.state is ScopeState.active or not (netaddr.IPSet([scope.cidr]) & outside).size:
+            continue
+        if scope.state is ScopeState.expired:
+            reason += _("; {cidr} ({by}) expired on {day}").format(
+                cidr=scope.cidr, by=scope.authorized_by, day=scope.valid_until)
+        else:
+            reason += _("; {cidr} ({by}) is valid only from {day}").format(
+                cidr=scope.cidr, by=scope.authorized_by, day=scope.valid_from)
+    if not active:
+        reason += _("; {unit} has no active scope").format(unit=unit.code)
+    else:
+        reason += _(" (active: {scopes})").format(scopes="; ".join(s.label() for s in active))
+    others = _units_covering(session, target.addresses, today, exclude=unit.code)
+    if others:
+        reason += _(" — authorised for {units}: did you mean --unit {first}?").format(
+            units=", ".join(others), first=others[0])
+    return Verdict(unit.code, target.text, False, reason, (), target)
+
+
+def _units_covering(session: Session, addresses: netaddr.IPSet, today: date, *,
+                    exclude: str) -> list[str]:
+    per_unit: dict[str, netaddr.IPSet] = {}
+    for scope, code in session.exec(select(Scope, Unit.code).join(
+            Unit, col(Scope.unit_id) == col(Unit.id))).all():
+        if code != exclude and scope_state(scope, today) is ScopeState.active:
+            per_unit.setdefault(code, netaddr.IPSet()).add(scope.cidr)
+    return sorted(code for code, ipset in per_unit.items() if addresses.issubset(ipset))
+
+
+def check_target(session: Session, *, unit_code: str, target: str, actor: str,
+                 today: date | None = None, resolver: Resolver | None = None) -> Verdict:
+    """Judge one target for one unit; a refusal is recorded in the caller's transaction."""
+    today = today or local_today()
+    try:
+        unit = get_unit(session, unit_code)
+    except NotFoundError as exc:
+        verdict = Verdict(unit_code, target, False, exc.message)
+    else:
+        try:
+            parsed = parse_target(target, resolver=resolver)
+        except TargetError as exc:
+            verdict = Verdict(unit_code, target, False, str(exc))
+        else:
+            verdict = _judge(session, unit, parsed, today)
+    if not verdict.allowed:
+        audit.record(session, actor=actor, action="scope.refused",
+                     subject=f"target:{target[:200]}",
+                     payload={"unit": unit_code, "target": target, "reason": verdict.reason})
+    return verdict
+
+
+def check_targets(session: Session, *, unit_code: str, targets: Sequence[str], actor: str,
+                  today: date | None = None, resolver: Resolver | None = None) -> list[Verdict]:
+    return [check_target(session, unit_code=unit_code, target=t, actor=actor, today=today,
+                         resolver=resolver) for t in targets]
+
+
+def authorize(settings: Settings, *, unit_code: str, targets: Sequence[str],
+              today: date | None = None, resolver: Resolver | None = None) -> list[Verdict]:
+    """Allow every target or refuse the whole request (``ScopeRefused``).
+
+    The verdicts (and any refusal's audit event) are committed in their own
+    transaction first, so a refused request leaves its trace even though it stops.
+    """
+    with write_session(settings) as session:
+        verdicts = check_targets(session, unit_code=unit_code, targets=targets,
+                                 actor=settings.actor, today=today, resolver=resolver)
+    refused = [v for v in verdicts if not v.allowed]
+    if refused:
+        raise ScopeRefused(
+            "\n".join(_("refused {t!r} for {u}: {r}").format(t=v.target, u=v.unit, r=v.reason)
+                      for v in refused),
+            hint=_("Nothing was sent. `garrison scope list --unit {u}` shows what {u} "
+                   "authorised.").format(u=unit_code),
+        )
+    return verdicts

@@ -1,0 +1,1 @@
+"""scanner (arrives with its issue)."""

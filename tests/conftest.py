@@ -1,0 +1,175 @@
+"""Shared fixtures: isolated settings on SQLite and on a real PostgreSQL server.
+
+PostgreSQL tests need ``GARRISON_TEST_PG``: a URL of a role that may create
+databases, e.g. ``postgresql+psycopg://garrison:garrison@127.0.0.1/postgres``.
+Each test gets a fresh database cloned from a migrated template. Without the
+variable those tests skip with the reason shown; with ``GARRISON_TEST_REQUIRE_PG=1``
+(set by ``.ci/run``) a missing or unreachable server fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from garrison import db
+from garrison.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PG_ENV = "GARRISON_TEST_PG"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Never touch the developer's real database or data directory."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("GARRISON_DB", f"sqlite:///{tmp_path / 'default.db'}")
+    monkeypatch.setenv("GARRISON_ACTOR", "tester")
+    monkeypatch.setenv("COLUMNS", "200")
+    yield
+    db.dispose_engines()
+
+
+# ------------------------------------------------------------------ SQLite
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    settings = Settings(db=f"sqlite:///{path}", actor="tester")
+    db.upgrade(settings)
+    db.dispose_engines()
+    return path
+
+
+def _sqlite_settings(tmp_path: Path, template: Path) -> Settings:
+    path = tmp_path / "garrison.db"
+    shutil.copy(template, path)
+    return Settings(db=f"sqlite:///{path}", actor="tester")
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+
+def _require_pg() -> bool:
+    return os.environ.get("GARRISON_TEST_REQUIRE_PG") == "1"
+
+
+@pytest.fixture(scope="session")
+def _pg_admin() -> Iterator[sa.Engine]:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if _require_pg():
+            pytest.fail(f"{PG_ENV} is not set but GARRISON_TEST_REQUIRE_PG=1")
+        pytest.skip(f"{PG_ENV} not set: PostgreSQL store tests skipped (.ci/run sets it)")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        if _require_pg():
+            pytest.fail(f"PostgreSQL at {PG_ENV} is unreachable: {exc.orig}")
+        pytest.skip(f"PostgreSQL at {PG_ENV} is unreachable: {exc.orig}")
+    yield engine
+    engine.dispose()
+
+
+def _pg_url(database: str) -> str:
+    return make_url(os.environ[PG_ENV]).set(database=database).render_as_string(
+        hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def _pg_template(_pg_admin: sa.Engine) -> Iterator[str]:
+    name = f"garrison_tpl_{os.getpid()}"
+    with _pg_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    db.upgrade(Settings(db=_pg_url(name), actor="tester"))
+    db.dispose_engines()
+    yield name
+    with _pg_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def pg_settings(_pg_admin: sa.Engine, _pg_template: str) -> Iterator[Settings]:
+    name = f"garrison_t_{uuid.uuid4().hex[:12]}"
+    with _pg_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"'))
+    yield Settings(db=_pg_url(name), actor="tester")
+    db.dispose_engines()
+    with _pg_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def empty_pg_url(_pg_admin: sa.Engine) -> Iterator[str]:
+    """An empty PostgreSQL database (no schema), for init/upgrade tests."""
+    name = f"garrison_e_{uuid.uuid4().hex[:12]}"
+    with _pg_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield _pg_url(name)
+    db.dispose_engines()
+    with _pg_admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# ------------------------------------------------------------------ both
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path, _sqlite_template: Path) -> Settings:
+    return _sqlite_settings(tmp_path, _sqlite_template)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """A migrated, empty database: the same store tests run on SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return _sqlite_settings(tmp_path, request.getfixturevalue("_sqlite_template"))
+    result: Settings = request.getfixturevalue("pg_settings")
+    return result
+
+
+# ------------------------------------------------------------------ CLI
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+CliRunner = Callable[..., CliResult]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """Run ``garrison ARGS`` in-process through the real entry point (``main``)."""
+    from garrison.cli.main import main
+
+    def run(*args: str, db_url: str | None = None) -> CliResult:
+        argv = ["garrison"] + (["--db", db_url] if db_url else []) + list(args)
+        monkeypatch.setattr(sys, "argv", argv)
+        capsys.readouterr()
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

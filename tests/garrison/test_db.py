@@ -1,0 +1,151 @@
+"""Storage: schema migrations, the schema check, SQLite WAL and concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from garrison import audit, db
+from garrison.errors import ConfigError, SchemaError
+from garrison.migrations import head_revision
+from garrison.models import metadata
+from garrison.settings import Settings
+from tests.garrison.helpers import count, plain_sql
+
+
+def test_schema_head_constant_matches_alembic() -> None:
+    assert db.SCHEMA_HEAD == head_revision()
+
+
+def test_migrations_build_exactly_the_models(settings: Settings) -> None:
+    with db.get_engine(settings).connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_empty_database_is_initialised_on_first_use(tmp_path: Path) -> None:
+    settings = Settings(db=f"sqlite:///{tmp_path / 'new' / 'g.db'}", actor="t")
+    assert db.schema_state(settings).empty
+    assert db.ensure_schema(settings) is True
+    assert db.schema_state(settings).up_to_date
+    assert db.ensure_schema(settings) is False
+
+
+def test_empty_postgres_database_is_initialised(empty_pg_url: str) -> None:
+    settings = Settings(db=empty_pg_url, actor="t")
+    assert db.upgrade(settings) == (None, db.SCHEMA_HEAD)
+    assert db.upgrade(settings) == (db.SCHEMA_HEAD, db.SCHEMA_HEAD)  # idempotent
+    with db.read_session(settings) as session:
+        assert audit.verify(session).ok
+
+
+def test_schema_behind_is_refused_with_what_to_do(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "SCHEMA_HEAD", "0002_future")
+    with pytest.raises(SchemaError) as err:
+        db.ensure_schema(settings)
+    assert err.value.message == ("the database schema is at 0001_initial, this Garrison needs "
+                                 "0002_future")
+    assert err.value.hint == "Back up the database, then run `garrison init` to upgrade it."
+
+
+def test_schema_from_a_newer_garrison_is_refused(settings: Settings) -> None:
+    plain_sql(settings, "UPDATE alembic_version SET version_num = '0099_later'")
+    with pytest.raises(SchemaError) as err:
+        db.ensure_schema(settings)
+    assert err.value.message == ("the database schema 0099_later is newer than this Garrison "
+                                 "knows (0001_initial)")
+
+
+def test_foreign_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE customers (id integer)")
+    with pytest.raises(SchemaError) as err:
+        db.ensure_schema(Settings(db=f"sqlite:///{path}", actor="t"))
+    assert err.value.message == f"sqlite:///{path} holds tables but no Garrison schema version"
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_settings: Settings) -> None:
+    with db.get_engine(sqlite_settings).connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def _hold_write_lock(url: str, ready: multiprocessing.synchronize.Event, seconds: float) -> None:
+    settings = Settings(db=url, actor="holder")
+    with db.write_session(settings) as session:
+        audit.record(session, actor="holder", action="test.hold", subject="lock")
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_a_second_process_waits_for_the_writer_instead_of_failing(
+    sqlite_settings: Settings,
+) -> None:
+    """A scan and the TUI writing at once: the second writer queues, nothing is lost."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_write_lock, args=(sqlite_settings.db, ready, 1.0))
+    holder.start()
+    assert ready.wait(20)
+    # readers are not blocked by the writer (WAL)
+    with db.read_session(sqlite_settings) as session:
+        assert audit.verify(session).rows == 0
+    started = time.monotonic()
+    with db.write_session(sqlite_settings) as session:
+        audit.record(session, actor="second", action="test.second", subject="x")
+    waited = time.monotonic() - started
+    holder.join(20)
+    assert holder.exitcode == 0
+    assert waited > 0.3  # it really had to wait for the lock
+    from garrison.models import AuditEvent
+
+    assert count(sqlite_settings, AuditEvent) == 2
+    with db.read_session(sqlite_settings) as session:
+        assert [r.actor for r in audit.iter_chain(session)] == ["holder", "second"]
+        assert audit.verify(session).ok
+
+
+def test_unreachable_postgres_says_which_server() -> None:
+    settings = Settings(db="postgresql+psycopg://u:secret@127.0.0.1:1/garrison", actor="t")
+    with pytest.raises(ConfigError) as err:
+        db.ensure_schema(settings)
+    assert err.value.message.startswith(
+        "cannot open the database postgresql+psycopg://u:***@127.0.0.1:1/garrison: ")
+    assert "secret" not in str(err.value)
+
+
+def test_unusable_sqlite_directory_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError) as err:
+        db.get_engine(Settings(db=f"sqlite:///{blocker / 'sub' / 'g.db'}", actor="t"))
+    assert err.value.message == (f"cannot create the database directory {blocker / 'sub'}: "
+                                 "Not a directory")
+
+
+def test_timestamps_round_trip_as_aware_utc(settings: Settings) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    shanghai = timezone(timedelta(hours=8))
+    when = datetime(2026, 11, 26, 20, 0, 0, 123456, tzinfo=shanghai)
+    with db.write_session(settings) as session:
+        audit.record(session, actor="t", action="test.time", subject="x", at=when)
+    with db.read_session(settings) as session:
+        head = audit.head(session)
+    assert head is not None
+    assert head.at == when and head.at.tzinfo is not None
+    assert head.at.astimezone(UTC).hour == 12
+    with pytest.raises(ValueError, match="naive datetime"), db.write_session(settings) as session:
+        audit.record(session, actor="t", action="test.time", subject="x",
+                     at=datetime(2026, 1, 1))  # naive: refused

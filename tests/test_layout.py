@@ -1,0 +1,98 @@
+"""Packaging and boundaries: what ships, what imports what, what starts fast."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+FEATURES = {"textual", "scanner", "drills", "expert_pool", "tui"}
+
+
+def _python(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                          text=True, cwd=REPO).stdout.strip()
+
+
+def test_the_kernel_imports_no_feature_package_and_no_textual() -> None:
+    loaded = _python(
+        "import sys\n"
+        "import garrison.cli.main, garrison.scope, garrison.audit, garrison.db\n"
+        "import garrison.org.service, garrison.demo, garrison.yamldoc\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FEATURES!r}))")
+    assert loaded == "[]"
+
+
+def test_help_does_not_import_the_heavy_libraries() -> None:
+    """``garrison --help`` must start fast: no database, nmap, scapy or Textual imports."""
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import sys\nfrom garrison.cli.main import main\nsys.argv = ['garrison', '--help']\n"
+         "try:\n    main()\nexcept SystemExit:\n    pass\n"
+         "heavy = {'sqlalchemy', 'sqlmodel', 'alembic', 'pydantic_settings', 'netaddr', 'nmap',"
+         " 'scapy', 'textual'}\n"
+         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy), file=sys.stderr)\n"],
+        capture_output=True, text=True, check=True)
+    assert "Usage: garrison" in result.stdout
+    assert result.stderr.strip() == "[]"
+
+
+def test_console_script_runs() -> None:
+    script = Path(sys.executable).with_name("garrison")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("garrison ")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    hatchling = Path(sys.executable).with_name("hatchling")
+    subprocess.run([str(hatchling), "build", "-t", "wheel", "-d", str(out)], cwd=REPO,
+                   check=True, capture_output=True)
+    (built,) = out.glob("garrison-*.whl")
+    return built
+
+
+def test_wheel_ships_every_package_and_its_data(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in [
+        "garrison/__init__.py", "scanner/__init__.py", "drills/__init__.py",
+        "expert_pool/__init__.py", "tui/__init__.py", "playbooks/__init__.py",
+        "playbooks/README.md", "garrison/demo/org.yaml", "garrison/migrations/env.py",
+        "garrison/migrations/script.py.mako", "garrison/migrations/versions/0001_initial.py",
+    ]:
+        assert required in names, required
+    assert not any(n.startswith(("tests/", "bench/")) for n in names)
+    entry_points = zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "garrison = garrison.cli.main:main" in entry_points
+    assert "[garrison.commands]" in entry_points
+
+
+def test_installed_copy_finds_its_data_outside_the_source_tree(
+    wheel: Path, tmp_path: Path
+) -> None:
+    """A non-editable install (unzipped wheel first on the path) loads the demo and migrates."""
+    target = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(target)
+    code = (
+        "import garrison, playbooks, garrison.demo\n"
+        f"assert garrison.__file__.startswith({str(target)!r}), garrison.__file__\n"
+        "from garrison.settings import Settings\n"
+        "from garrison import db\n"
+        f"s = Settings(db='sqlite:///{tmp_path / 'w.db'}', actor='t')\n"
+        "db.upgrade(s)\n"
+        "doc = garrison.demo.demo_org_document()\n"
+        "print(len(doc.units), db.schema_state(s).current, playbooks.__file__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": "/usr/bin"})
+    assert result.returncode == 0, result.stderr
+    count, revision, where = result.stdout.split()
+    assert (count, revision) == ("100", "0001_initial")
+    assert where.startswith(str(target))

@@ -1,0 +1,1 @@
+"""tui (arrives with its issue)."""
