@@ -29,6 +29,7 @@ system-deps:
 
 demo: $(STAMP) system-deps
 	$(BIN)/garrison demo
+	@echo "(run garrison as $(BIN)/garrison, or after: source $(BIN)/activate)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -287,8 +287,15 @@ class ExportResult:
 def export(session: Session, *, path: Path, actor: str, database: str) -> ExportResult:
     """Write the chain as JSON Lines plus ``PATH.manifest.json``; audit the export."""
     rows, head_seq, head_hash = 0, 0, GENESIS_HASH
-    tmp = path.with_name(path.name + ".partial")
-    with tmp.open("w", encoding="utf-8", newline="\n") as handle:
+    tmp = path.with_name(path.name + ".partial")  # the real name appears only when complete
+    try:
+        handle = tmp.open("w", encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise GarrisonError(
+            _("cannot write {path}: {reason}").format(path=path, reason=exc.strerror),
+            hint=_("Choose a writable file in an existing directory with -o."),
+        ) from exc
+    with handle:
         for row in iter_chain(session):
             handle.write(canonical_json(row.as_export()) + "\n")
             rows, head_seq, head_hash = rows + 1, row.seq, row.hash

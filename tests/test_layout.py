@@ -96,3 +96,11 @@ def test_installed_copy_finds_its_data_outside_the_source_tree(
     count, revision, where = result.stdout.split()
     assert (count, revision) == ("100", "0001_initial")
     assert where.startswith(str(target))
+
+
+def test_shell_completion_reaches_the_lazy_sub_commands() -> None:
+    script = Path(sys.executable).with_name("garrison")
+    env = {"PATH": "/usr/bin:/bin", "COMP_WORDS": "garrison scope ", "COMP_CWORD": "2",
+           "_GARRISON_COMPLETE": "complete_bash"}
+    result = subprocess.run([str(script)], env=env, capture_output=True, text=True)
+    assert result.stdout.split() == ["list", "check"]

@@ -109,6 +109,12 @@ def main() -> None:
         if exc.hint:
             err.print(_escape(exc.hint))
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        if exc.filename is None:  # not a path problem: a bug or the system's, keep the trace
+            raise
+        err_console().print(_("[bold red]error:[/bold red] {file}: {reason}").format(
+            file=_escape(str(exc.filename)), reason=_escape(exc.strerror or str(exc))))
+        sys.exit(1)
     except KeyboardInterrupt:
         err_console().print(_("interrupted"))
         sys.exit(130)

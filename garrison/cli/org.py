@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from garrison.cli.context import console, open_db, print_json, state
 from garrison.i18n import _
+
+if TYPE_CHECKING:
+    from garrison.org.service import FieldChange, ImportPlan
 
 app = typer.Typer(help=_("The organisation tree: units, officers, authorised scopes."),
                   no_args_is_help=True)
@@ -17,7 +20,8 @@ app = typer.Typer(help=_("The organisation tree: units, officers, authorised sco
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help=_("Org file (YAML)."), show_default=False)],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help=_("Org file (YAML)."),
+                                         show_default=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help=_(
         "Show what would change; write nothing."))] = False,
     as_json: Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))] = False,
@@ -39,12 +43,9 @@ def import_(
     _render_plan(plan, dry_run)
 
 
-def _render_plan(plan: object, dry_run: bool) -> None:
+def _render_plan(plan: ImportPlan, dry_run: bool) -> None:
     from rich.markup import escape
 
-    from garrison.org.service import ImportPlan
-
-    assert isinstance(plan, ImportPlan)
     out = console()
     if not plan.changed:
         out.print(_("No changes: {n} units already match {file}.").format(
@@ -52,23 +53,26 @@ def _render_plan(plan: object, dry_run: bool) -> None:
         return
     verb = _("Would change") if dry_run else _("Changed")
     out.print(_("{verb} from {file}:").format(verb=verb, file=escape(plan.file)))
+    unit_word, scope_word = _("unit"), _("scope")
     for code in plan.created:
-        out.print(f"  [green]+ unit[/green] {code}")
+        out.print(f"  [green]+ {unit_word}[/green] {code}")
     for code, changes in plan.updated.items():
-        detail = "; ".join(f"{c.field}: {c.old!s} -> {c.new!s}" for c in changes)
-        out.print(f"  [yellow]~ unit[/yellow] {code}  {escape(detail)}")
+        out.print(f"  [yellow]~ {unit_word}[/yellow] {code}  {escape(_changes(changes))}")
     for code, cidr in plan.scopes_added:
-        out.print(f"  [green]+ scope[/green] {code} {cidr}")
+        out.print(f"  [green]+ {scope_word}[/green] {code} {cidr}")
     for (code, cidr), changes in plan.scopes_changed.items():
-        detail = "; ".join(f"{c.field}: {c.old!s} -> {c.new!s}" for c in changes)
-        out.print(f"  [yellow]~ scope[/yellow] {code} {cidr}  {escape(detail)}")
+        out.print(f"  [yellow]~ {scope_word}[/yellow] {code} {cidr}  {escape(_changes(changes))}")
     for code, cidr in plan.scopes_removed:
-        out.print(f"  [red]- scope[/red] {code} {cidr}")
+        out.print(f"  [red]- {scope_word}[/red] {code} {cidr}")
     out.print(_("{c} created, {u} updated, {s} unchanged; {n} units in the database are "
                 "not in this file and were left as they are.").format(
         c=len(plan.created), u=len(plan.updated), s=plan.unchanged, n=plan.not_in_file))
     if dry_run:
         out.print(_("Dry run: nothing was written."))
+
+
+def _changes(changes: list[FieldChange]) -> str:
+    return "; ".join(f"{c.field}: {c.old!s} -> {c.new!s}" for c in changes)
 
 
 @app.command("list")

@@ -165,3 +165,16 @@ def test_demo_refuses_to_mix_into_a_real_database(cli: CliRunner, settings: Sett
     assert result.err.splitlines()[0] == (
         "error: this database already holds 1 units that are not part of the demo "
         "(e.g. real-unit); the demo would be mixed into it")
+
+
+def test_unwritable_or_missing_paths_are_one_clear_error(
+    cli: CliRunner, settings: Settings, tmp_path: Path
+) -> None:
+    missing_dir = tmp_path / "no-such-dir" / "audit.jsonl"
+    result = cli("audit", "export", "-o", str(missing_dir), db_url=settings.db)
+    assert (result.code, result.err) == (
+        1, f"error: cannot write {missing_dir}: No such file or directory\n"
+        "Choose a writable file in an existing directory with -o.\n")
+    result = cli("audit", "verify", "--file", str(tmp_path / "nope.jsonl"))
+    assert (result.code, result.err) == (
+        1, f"error: {tmp_path / 'nope.jsonl'}: No such file or directory\n")
