@@ -108,6 +108,40 @@ class Verdict:
         }
 
 
+_GUARD_TOKEN = object()
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Proof that the guard allowed a set of addresses for a unit.
+
+    Scanners and probes take an ``Approval``, never raw targets, and only
+    ``authorize`` can make one, so nothing reaches the network without passing the
+    guard. ``addresses`` are the judged addresses (hostnames already resolved).
+    """
+
+    unit: str
+    addresses: netaddr.IPSet
+    rate_cap: int | None
+    verdicts: tuple[Verdict, ...]
+    _token: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._token is not _GUARD_TOKEN:
+            raise TypeError("an Approval is made only by garrison.scope.authorize")
+
+    @property
+    def size(self) -> int:
+        return int(self.addresses.size)
+
+    def cidrs(self) -> list[str]:
+        """The approved addresses as CIDR strings (IPv4 first), for a scanner."""
+        return [str(c) for c in self.addresses.iter_cidrs()]
+
+    def contains(self, address: str) -> bool:
+        return address in self.addresses
+
+
 def list_scopes(session: Session, *, unit_code: str | None = None, today: date | None = None,
                 include_sub_units: bool = True) -> list[ScopeView]:
     today = today or local_today()
@@ -207,7 +241,7 @@ def check_targets(session: Session, *, unit_code: str, targets: Sequence[str], a
 
 
 def authorize(settings: Settings, *, unit_code: str, targets: Sequence[str],
-              today: date | None = None, resolver: Resolver | None = None) -> list[Verdict]:
+              today: date | None = None, resolver: Resolver | None = None) -> Approval:
     """Allow every target or refuse the whole request (``ScopeRefused``).
 
     The verdicts (and any refusal's audit event) are committed in their own
@@ -224,4 +258,10 @@ def authorize(settings: Settings, *, unit_code: str, targets: Sequence[str],
             hint=_("Nothing was sent. `garrison scope list --unit {u}` shows what {u} "
                    "authorised.").format(u=unit_code),
         )
-    return verdicts
+    addresses = netaddr.IPSet()
+    for verdict in verdicts:
+        assert verdict.parsed is not None
+        addresses |= verdict.parsed.addresses
+    caps = [v.rate_cap for v in verdicts if v.rate_cap is not None]
+    return Approval(unit_code, addresses, min(caps) if caps else None, tuple(verdicts),
+                    _GUARD_TOKEN)

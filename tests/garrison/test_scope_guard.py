@@ -134,11 +134,21 @@ def test_authorize_refuses_the_whole_request_but_keeps_the_audit(org: Settings) 
         authorize(org, unit_code="hz-jw", targets=["127.0.1.5", "127.0.2.5"], today=TODAY)
     assert str(err.value).startswith("refused '127.0.2.5' for hz-jw: 127.0.2.5 is outside")
     assert [s for s, _p in _refusals(org)] == ["target:127.0.2.5"]  # committed
-    verdicts = authorize(org, unit_code="hz-jw", targets=["127.0.1.5"], today=TODAY)
-    assert verdicts[0].parsed is not None and verdicts[0].parsed.scan_spec() == ["127.0.1.5/32"]
+    approval = authorize(org, unit_code="hz-jw", targets=["127.0.1.5", "127.0.1.6"],
+                         today=TODAY)
+    assert approval.cidrs() == ["127.0.1.5/32", "127.0.1.6/32"] and approval.size == 2
+
+
+def test_only_the_guard_can_make_an_approval() -> None:
+    import netaddr
+
+    from garrison.scope import Approval
+
+    with pytest.raises(TypeError, match="made only by garrison.scope.authorize"):
+        Approval("hz-jw", netaddr.IPSet(["10.0.0.0/8"]), None, ())
 
 
 def test_rate_cap_comes_from_the_scope(settings: Settings) -> None:
     load_demo_org(settings)
-    (verdict,) = authorize(settings, unit_code="hz-gjj", targets=["127.0.17.0/28"], today=TODAY)
-    assert verdict.rate_cap == 200
+    approval = authorize(settings, unit_code="hz-gjj", targets=["127.0.17.0/28"], today=TODAY)
+    assert approval.rate_cap == 200 and approval.verdicts[0].rate_cap == 200
