@@ -41,8 +41,10 @@ pytest: $(STAMP) system-deps
 
 test: lint pytest
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/scan_bench.py
+	$(BIN)/python bench/import_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

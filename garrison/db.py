@@ -30,7 +30,7 @@ from garrison.settings import Settings
 
 #: The newest migration. A test checks it equals Alembic's head, so the schema check
 #: on every command does not have to import Alembic (half a second of start-up).
-SCHEMA_HEAD = "0001_initial"
+SCHEMA_HEAD = "0002_scanner"
 
 _engines: dict[tuple[str, int], Engine] = {}
 
@@ -56,6 +56,8 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA cache_size = -65536")  # 64 MiB: big imports touch many index pages
+        cur.execute("PRAGMA temp_store = MEMORY")
         cur.close()
 
     @event.listens_for(engine, "begin")

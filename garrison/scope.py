@@ -20,6 +20,7 @@ from garrison import audit
 from garrison.db import write_session
 from garrison.errors import NotFoundError, ScopeRefused
 from garrison.i18n import _, ngettext
+from garrison.matcher import ScopeMatcher
 from garrison.models import Scope, Unit
 from garrison.org.queries import get_unit, subtree_ids
 from garrison.settings import Settings
@@ -140,6 +141,11 @@ class Approval:
 
     def contains(self, address: str) -> bool:
         return address in self.addresses
+
+    def restricted_to(self, cidrs: Sequence[str]) -> Approval:
+        """The part of this approval inside ``cidrs`` (an approval can only shrink)."""
+        subset = self.addresses & netaddr.IPSet(cidrs)
+        return Approval(self.unit, subset, self.rate_cap, self.verdicts, _GUARD_TOKEN)
 
 
 def list_scopes(session: Session, *, unit_code: str | None = None, today: date | None = None,
@@ -265,3 +271,10 @@ def authorize(settings: Settings, *, unit_code: str, targets: Sequence[str],
     caps = [v.rate_cap for v in verdicts if v.rate_cap is not None]
     return Approval(unit_code, addresses, min(caps) if caps else None, tuple(verdicts),
                     _GUARD_TOKEN)
+
+
+def unit_matcher(session: Session, unit: Unit, today: date | None = None) -> ScopeMatcher:
+    """A matcher for the unit's active scopes today."""
+    today = today or local_today()
+    scopes = session.exec(select(Scope).where(Scope.unit_id == unit.id)).all()
+    return ScopeMatcher([s.cidr for s in scopes if scope_state(s, today) is ScopeState.active])

@@ -142,6 +142,15 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return result
 
 
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database (no schema) on each backend, for migration tests."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    url: str = request.getfixturevalue("empty_pg_url")
+    return url
+
+
 # ------------------------------------------------------------------ CLI
 
 

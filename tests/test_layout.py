@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from garrison.db import SCHEMA_HEAD
 from tests.conftest import REPO
 
 FEATURES = {"textual", "scanner", "drills", "expert_pool", "tui"}
@@ -65,6 +66,7 @@ def test_wheel_ships_every_package_and_its_data(wheel: Path) -> None:
         "expert_pool/__init__.py", "tui/__init__.py", "playbooks/__init__.py",
         "playbooks/README.md", "garrison/demo/org.yaml", "garrison/migrations/env.py",
         "garrison/migrations/script.py.mako", "garrison/migrations/versions/0001_initial.py",
+        "garrison/migrations/versions/0002_scanner.py",
     ]:
         assert required in names, required
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
@@ -94,7 +96,7 @@ def test_installed_copy_finds_its_data_outside_the_source_tree(
                             cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": "/usr/bin"})
     assert result.returncode == 0, result.stderr
     count, revision, where = result.stdout.split()
-    assert (count, revision) == ("100", "0001_initial")
+    assert (count, revision) == ("100", SCHEMA_HEAD)
     assert where.startswith(str(target))
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +13,11 @@ from garrison.cli.context import CliState, console, err_console, open_db, state
 from garrison.cli.lazy import LazyGroup
 from garrison.errors import GarrisonError
 from garrison.i18n import _
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from garrison.settings import Settings
 
 app = typer.Typer(
     cls=LazyGroup,
@@ -76,8 +82,11 @@ def demo(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option(
         "--force", help=_("Load the demo even if the database holds other units."))] = False,
+    org_only: Annotated[bool, typer.Option(
+        "--org-only", help=_("Only load the organisation; skip scans and the rest."))] = False,
 ) -> None:
-    """Load the demo organisation (a province, 11 cities, their bureaus) and show it."""
+    """Load the demo organisation (a province, 11 cities, their bureaus), then scan lab
+    services on loopback and show the inventory, changes and findings."""
     from garrison.cli.render import render_tree
     from garrison.db import read_session, write_session
     from garrison.demo import load_demo
@@ -91,12 +100,23 @@ def demo(
     out = console()
     out.print(_("\n[bold]Demo organisation loaded[/bold]: {n} units created, {u} unchanged.")
               .format(n=len(plan.created), u=plan.unchanged))
+    if not org_only:
+        for step in _demo_steps():
+            step(settings, out)
     out.print(_("Try next:\n"
                 "  garrison scope list --unit hz-jw\n"
                 "  garrison scope check 127.0.1.10 --unit hz-jw      # allowed\n"
                 "  garrison scope check 0177.0.0.1 --unit hz-jw      # refused: octal\n"
                 "  garrison audit log --limit 5\n"
                 "  garrison audit verify"))
+
+
+def _demo_steps() -> list[Callable[[Settings, Console], None]]:
+    """Demo steps of the installed feature packages (entry-point group garrison.demo)."""
+    from importlib.metadata import entry_points
+
+    return [ep.load() for ep in sorted(entry_points(group="garrison.demo"),
+                                       key=lambda ep: ep.name)]
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from garrison.models.findings import (
     FindingEvent,
     FindingSource,
     FindingStatus,
+    RuleRecord,
     Severity,
 )
 from garrison.models.inventory import (
@@ -15,6 +16,7 @@ from garrison.models.inventory import (
     AssetState,
     Change,
     ChangeKind,
+    RunKind,
     ScanRun,
     ScanStatus,
     Service,
@@ -34,6 +36,8 @@ __all__ = [
     "FindingEvent",
     "FindingSource",
     "FindingStatus",
+    "RuleRecord",
+    "RunKind",
     "ScanRun",
     "ScanStatus",
     "Scope",

@@ -36,22 +36,56 @@ class FindingSource(enum.StrEnum):
     manual = "manual"
 
 
+class RuleRecord(SQLModel, table=True):
+    """A risk rule as findings reference it: its text is stored once, not per finding.
+
+    Rule packs live with the scanner; every scan or import writes the rules it used
+    here, so the kernel (exports, the TUI) can show a finding's rationale and remedy
+    without importing the scanner.
+    """
+
+    __tablename__ = "rule"
+
+    id: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=300)
+    severity: Severity = Field(sa_type=enum_type(Severity))
+    rationale: str = Field(sa_type=sa.Text)
+    remedy: str = Field(sa_type=sa.Text)
+    cwe: str | None = Field(default=None, max_length=20)
+    cvss_vector: str | None = Field(default=None, max_length=200)
+    references: list[str] = Field(default_factory=list, sa_type=json_type())
+    source: str = Field(max_length=500)
+    """The rule file (and line) it was loaded from."""
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Finding(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_finding_unit_id_status", "unit_id", "status"),)
+
     id: int | None = Field(default=None, primary_key=True)
-    fingerprint: str = Field(max_length=128, unique=True, index=True)
-    """Dedup key: the same problem on the same thing is one finding."""
-    rule_id: str = Field(max_length=100, index=True)
+    fingerprint: str = Field(max_length=255, unique=True)
+    """Dedup key: the same problem on the same thing is one finding
+    (``rule|unit|address|protocol/port`` for scan findings)."""
+    rule_id: str = Field(max_length=100)
+    """A rule in ``rule`` for scan findings; free text (e.g. ``manual``) otherwise."""
     title: str = Field(max_length=300)
     description: str | None = Field(default=None, sa_type=sa.Text)
+    """Own text (manual findings); scan findings take the rule's rationale."""
     remediation: str | None = Field(default=None, sa_type=sa.Text)
-    severity: Severity = Field(sa_type=enum_type(Severity), index=True)
+    """Own text (manual findings); scan findings take the rule's remedy."""
+    severity: Severity = Field(sa_type=enum_type(Severity))
     source: FindingSource = Field(sa_type=enum_type(FindingSource))
-    unit_id: int = Field(foreign_key="unit.id", index=True)
-    asset_id: int | None = Field(default=None, foreign_key="asset.id", ondelete="SET NULL")
+    unit_id: int = Field(foreign_key="unit.id")
+    asset_id: int | None = Field(
+        default=None, foreign_key="asset.id", ondelete="SET NULL", index=True
+    )
     service_id: int | None = Field(default=None, foreign_key="service.id", ondelete="SET NULL")
-    owner: str = Field(max_length=100, index=True)
+    address: str | None = Field(default=None, max_length=64)
+    protocol: str | None = Field(default=None, max_length=8)
+    port: int | None = None
+    owner: str = Field(max_length=100)
     status: FindingStatus = Field(
-        default=FindingStatus.open, sa_type=enum_type(FindingStatus), index=True
+        default=FindingStatus.open, sa_type=enum_type(FindingStatus)
     )
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

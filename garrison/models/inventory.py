@@ -23,7 +23,7 @@ class Asset(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("unit_id", "address"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    unit_id: int = Field(foreign_key="unit.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")  # indexed by the unique (unit_id, address)
     address: str = Field(max_length=64, index=True)
     hostname: str | None = Field(default=None, max_length=255)
     mac: str | None = Field(default=None, max_length=32)
@@ -42,7 +42,8 @@ class Service(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("asset_id", "protocol", "port"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    asset_id: int = Field(foreign_key="asset.id", index=True, ondelete="CASCADE")
+    asset_id: int = Field(foreign_key="asset.id", ondelete="CASCADE")
+    # indexed by the unique (asset_id, protocol, port)
     protocol: str = Field(max_length=8)
     port: int = Field(ge=0, le=65535)
     state: str = Field(max_length=20)
@@ -50,6 +51,10 @@ class Service(SQLModel, table=True):
     product: str | None = Field(default=None, max_length=200)
     version: str | None = Field(default=None, max_length=100)
     extrainfo: str | None = Field(default=None, max_length=300)
+    tunnel: str | None = Field(default=None, max_length=20)
+    """``ssl`` when nmap saw the service wrapped in TLS."""
+    method: str | None = Field(default=None, max_length=10)
+    """How nmap named the service: ``probed`` (version detection ran) or ``table``."""
     cpe: list[str] = Field(default_factory=list, sa_type=json_type())
     scripts: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
     first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -63,10 +68,18 @@ class ScanStatus(enum.StrEnum):
     failed = "failed"
 
 
+class RunKind(enum.StrEnum):
+    scan = "scan"
+    import_ = "import"
+
+
 class ScanRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: RunKind = Field(default=RunKind.scan, sa_type=enum_type(RunKind))
     profile: str = Field(max_length=40)
+    technique: str | None = Field(default=None, max_length=40)
+    """How packets were sent: ``syn`` (root), ``connect``, ``udp``, ``arp``/``icmp``/..."""
     targets: list[str] = Field(default_factory=list, sa_type=json_type())
     request: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
     """The serialisable scan request, so a queued agent can run it again."""
@@ -79,7 +92,19 @@ class ScanRun(SQLModel, table=True):
     hosts_total: int = 0
     hosts_done: int = 0
     hosts_up: int = 0
+    hosts_skipped: int = 0
+    """Imported hosts outside the unit's scopes: counted, not stored."""
     services_seen: int = 0
+    batches_total: int = 0
+    batches_done: int = 0
+    counts: dict[str, int] = Field(default_factory=dict, sa_type=json_type())
+    """Changes and finding transitions by kind."""
+    nmap_version: str | None = Field(default=None, max_length=20)
+    source_file: str | None = Field(default=None, max_length=500)
+    source_sha256: str | None = Field(default=None, max_length=64)
+    pid: int | None = None
+    """Process running the scan, to tell a crashed run from a live one."""
+    hostname: str | None = Field(default=None, max_length=255)
     error: str | None = Field(default=None, sa_type=sa.Text)
 
 
@@ -95,7 +120,9 @@ class Change(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="scanrun.id", index=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
-    asset_id: int | None = Field(default=None, foreign_key="asset.id", ondelete="SET NULL")
+    asset_id: int | None = Field(
+        default=None, foreign_key="asset.id", ondelete="SET NULL", index=True
+    )
     kind: ChangeKind = Field(sa_type=enum_type(ChangeKind))
     address: str = Field(max_length=64)
     protocol: str | None = Field(default=None, max_length=8)

@@ -23,21 +23,10 @@ from pydantic import (
 
 from garrison.i18n import _
 from garrison.models import UnitLevel
+from garrison.slug import slug_check
 from garrison.targets import TargetError, parse_scope_network
 
-_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-def _check_code(value: str) -> str:
-    value = value.strip()
-    if not _CODE.match(value):
-        raise ValueError(
-            _("{v!r} is not a unit code: use lower-case letters, digits and hyphens, "
-              "e.g. hz-jw").format(v=value))
-    return value
-
-
-Code = Annotated[str, AfterValidator(_check_code)]
+Code = Annotated[str, AfterValidator(slug_check(_("unit code"), "hz-jw"))]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

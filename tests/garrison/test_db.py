@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -44,15 +45,31 @@ def test_empty_postgres_database_is_initialised(empty_pg_url: str) -> None:
         assert audit.verify(session).ok
 
 
-def test_schema_behind_is_refused_with_what_to_do(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(db, "SCHEMA_HEAD", "0002_future")
+def test_schema_behind_is_refused_then_upgraded_keeping_the_data(empty_db_url: str) -> None:
+    """A database left at the first migration: refused with what to do; init upgrades it."""
+    from alembic import command
+
+    from garrison.migrations import alembic_config
+
+    settings = Settings(db=empty_db_url, actor="t")
+    with db.get_engine(settings).begin() as conn:
+        command.upgrade(alembic_config(conn), "0001_initial")
+        conn.execute(sa.text(
+            "INSERT INTO unit (code, name, level, officer_name, created_at, updated_at) "
+            "VALUES ('hz-jw', '杭州', 'city', '李娜', '2026-01-01', '2026-01-01')"))
+        conn.execute(sa.text(
+            "INSERT INTO scanrun (unit_id, profile, targets, request, command, actor, status, "
+            "started_at, hosts_total, hosts_done, hosts_up, services_seen) VALUES "
+            "(1, 'quick', '[]', '{}', 'nmap', 't', 'done', '2026-01-01', 0, 0, 0, 0)"))
     with pytest.raises(SchemaError) as err:
         db.ensure_schema(settings)
-    assert err.value.message == ("the database schema is at 0001_initial, this Garrison needs "
-                                 "0002_future")
+    assert err.value.message == (f"the database schema is at 0001_initial, this Garrison needs "
+                                 f"{db.SCHEMA_HEAD}")
     assert err.value.hint == "Back up the database, then run `garrison init` to upgrade it."
+    assert db.upgrade(settings) == ("0001_initial", db.SCHEMA_HEAD)
+    with db.get_engine(settings).connect() as conn:
+        row = conn.execute(sa.text("SELECT kind, hosts_skipped, counts FROM scanrun")).one()
+    assert (row[0], row[1]) == ("scan", 0) and row[2] in ({}, "{}")
 
 
 def test_schema_from_a_newer_garrison_is_refused(settings: Settings) -> None:
@@ -60,7 +77,7 @@ def test_schema_from_a_newer_garrison_is_refused(settings: Settings) -> None:
     with pytest.raises(SchemaError) as err:
         db.ensure_schema(settings)
     assert err.value.message == ("the database schema 0099_later is newer than this Garrison "
-                                 "knows (0001_initial)")
+                                 f"knows ({db.SCHEMA_HEAD})")
 
 
 def test_foreign_database_is_refused(tmp_path: Path) -> None:

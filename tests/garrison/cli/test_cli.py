@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from garrison.db import SCHEMA_HEAD
 from garrison.settings import Settings
 from tests.conftest import FIXTURES, CliRunner
 from tests.garrison.helpers import plain_sql, snapshot
@@ -29,9 +30,9 @@ def test_version(cli: CliRunner) -> None:
 def test_init_is_idempotent(cli: CliRunner, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'g.db'}"
     first = cli("init", db_url=url)
-    assert first.code == 0 and first.out.startswith("Created the Garrison schema 0001_initial")
+    assert first.code == 0 and first.out.startswith(f"Created the Garrison schema {SCHEMA_HEAD}")
     second = cli("init", db_url=url)
-    assert second.code == 0 and "is up to date (schema 0001_initial)" in second.out
+    assert second.code == 0 and f"is up to date (schema {SCHEMA_HEAD})" in second.out
 
 
 def test_org_import_then_list_as_json(cli: CliRunner, settings: Settings) -> None:

@@ -1,0 +1,1 @@
+"""Findings: what is wrong, whose it is, by when, and what happened to it."""
