@@ -357,3 +357,34 @@ def recent(session: Session, *, limit: int = 20, action_prefix: str | None = Non
     if action_prefix:
         query = query.where(col(AuditEvent.action).startswith(action_prefix))
     return list(session.exec(query.order_by(col(AuditEvent.seq).desc()).limit(limit)).all())
+
+
+@dataclass(frozen=True, slots=True)
+class ExportCheck:
+    file: Path
+    manifest: dict[str, Any]
+    sha256: str
+    ok: bool
+    problem: str | None
+
+
+def verify_export(path: Path) -> ExportCheck:
+    """Check an export (findings or audit) against the manifest written beside it."""
+    manifest_file = manifest_path(path)
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        expected = str(manifest["sha256"])
+    except FileNotFoundError as exc:
+        raise GarrisonError(
+            _("{m}: no manifest beside {f}").format(m=manifest_file, f=path),
+            hint=_("Exports write FILE.manifest.json next to FILE; keep the two together."),
+        ) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GarrisonError(_("{m}: not a Garrison manifest ({err})").format(
+            m=manifest_file, err=exc)) from exc
+    actual = sha256_file(path)
+    if actual != expected:
+        problem = _("{f} was changed after export: SHA-256 {got} does not match the "
+                    "manifest's {want}").format(f=path.name, got=actual[:16], want=expected[:16])
+        return ExportCheck(path, manifest, actual, False, problem)
+    return ExportCheck(path, manifest, actual, True, None)

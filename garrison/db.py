@@ -24,13 +24,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from garrison.dburl import SCHEMA_HEAD as SCHEMA_HEAD
 from garrison.errors import ConfigError, SchemaError
 from garrison.i18n import _
 from garrison.settings import Settings
-
-#: The newest migration. A test checks it equals Alembic's head, so the schema check
-#: on every command does not have to import Alembic (half a second of start-up).
-SCHEMA_HEAD = "0002_scanner"
 
 _engines: dict[tuple[str, int], Engine] = {}
 

@@ -9,22 +9,14 @@ a province-wide deployment points ``GARRISON_DB`` at PostgreSQL.
 from __future__ import annotations
 
 import getpass
-from pathlib import Path
 
-from platformdirs import user_data_path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from garrison.dburl import default_db_path, default_db_url, normalise_db_url
 from garrison.i18n import _
 
-
-def default_db_path() -> Path:
-    """Where the embedded SQLite database lives when no URL is given."""
-    return user_data_path("garrison", appauthor=False) / "garrison.db"
-
-
-def default_db_url() -> str:
-    return f"sqlite:///{default_db_path()}"
+__all__ = ["Settings", "default_db_path", "default_db_url"]
 
 
 def default_actor() -> str:
@@ -48,21 +40,20 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 10_000
     """How long a SQLite writer waits for another writer before giving up."""
 
+    sla_days: dict[str, int | None] = Field(default_factory=lambda: {
+        "critical": 7, "high": 30, "medium": 90, "low": 180, "info": None})
+    """Days to fix a finding, by severity (JSON in ``GARRISON_SLA_DAYS``)."""
+    mlps_tighten_from: int = Field(default=3, ge=1, le=5)
+    """MLPS protection level from which deadlines are tightened."""
+    mlps_factor: float = Field(default=0.5, gt=0, le=1)
+    """Multiplier applied to those deadlines."""
+    accepted_risk_max_days: int = Field(default=365, ge=1)
+    """The furthest a risk acceptance may run before it must be renewed."""
+
     @field_validator("db")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        value = value.strip()
-        if value.startswith("postgres://"):
-            value = "postgresql://" + value.split("://", 1)[1]
-        if not value.startswith(("sqlite:", "postgresql")):
-            raise ValueError(
-                _("unsupported database URL {url!r}: use sqlite:///PATH or postgresql+psycopg://...")
-                .format(url=value)
-            )
-        if value.startswith("postgresql://"):
-            # psycopg 3 is the driver we ship; plain postgresql:// would pick psycopg2.
-            value = "postgresql+psycopg://" + value.split("://", 1)[1]
-        return value
+        return normalise_db_url(value)
 
     @field_validator("actor")
     @classmethod
@@ -70,6 +61,18 @@ class Settings(BaseSettings):
         value = value.strip()
         if not value:
             raise ValueError(_("the actor name must not be blank"))
+        return value
+
+    @field_validator("sla_days")
+    @classmethod
+    def _known_severities(cls, value: dict[str, int | None]) -> dict[str, int | None]:
+        known = {"critical", "high", "medium", "low", "info"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(_("unknown severities in the SLA table: {u} (use {k})").format(
+                u=", ".join(unknown), k=", ".join(sorted(known))))
+        if any(days is not None and days < 1 for days in value.values()):
+            raise ValueError(_("SLA days must be at least 1 (or null for no deadline)"))
         return value
 
     @property

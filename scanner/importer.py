@@ -18,6 +18,7 @@ from garrison import audit
 from garrison.db import write_session
 from garrison.errors import GarrisonError
 from garrison.findings.rules import sync_rules
+from garrison.findings.sla import settings_policy
 from garrison.i18n import _
 from garrison.models import RunKind, ScanStatus, utcnow
 from garrison.org.queries import get_unit
@@ -122,6 +123,8 @@ def _import(settings: Settings, path: Path, unit_code: str,
                     ingestor = Ingestor(session, run_id=run.id, unit_id=unit.id,
                                         unit_code=unit.code, rules=rules,
                                         coverage=coverage_of(progress.run), now=now,
+                                        actor=settings.actor,
+                                        policy=settings_policy(settings),
                                         missed_threshold=ss.missed_runs)
                 result = ingestor.ingest(batch, ())
                 add_counts(run, hosts=result.hosts, up=result.hosts_up,

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from garrison.bulk import Bulk
+from garrison.findings.sla import DEFAULT_POLICY, SlaPolicy
 from garrison.findings.sync import (
     NewFindings,
     Observation,
@@ -144,8 +145,10 @@ class Ingestor:
     """Ingest batches of one run for one unit."""
 
     def __init__(self, session: Session, *, run_id: int, unit_id: int, unit_code: str,
-                 rules: RuleSet, coverage: Coverage, now: datetime,
+                 rules: RuleSet, coverage: Coverage, now: datetime, actor: str,
+                 policy: SlaPolicy = DEFAULT_POLICY,
                  missed_threshold: int = DEFAULT_MISSED_THRESHOLD) -> None:
+        self.actor, self.policy = actor, policy
         self.session = session
         self.run_id, self.unit_id, self.unit_code = run_id, unit_id, unit_code
         self.rules, self.coverage, self.now = rules, coverage, now
@@ -256,7 +259,7 @@ class Ingestor:
         """New assets: every open port is a new service, every match a new finding."""
         services: list[tuple[Any, ...]] = []
         findings = NewFindings(self.session, unit_id=self.unit_id, now=self.now,
-                               context=self.context)
+                               context=self.context, policy=self.policy)
         appeared = ChangeKind.asset_appeared.value
         unit = self.unit_code
         for h in hosts:
@@ -370,7 +373,7 @@ class Ingestor:
         if not observed and not resolved:
             return Counter()
         return sync_findings(self.session, observed=observed, resolved=resolved, now=self.now,
-                             context=self.context)
+                             context=self.context, actor=self.actor, policy=self.policy)
 
     def _service_change(self, row: _AssetRow, p: PortResult, info: PortInfo,
                         prev: _ServiceRow | None, inserts: list[tuple[Any, ...]],

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from garrison.db import read_session, write_session
 from garrison.errors import GarrisonError
 from garrison.findings.rules import RuleText, sync_rules
+from garrison.findings.sla import settings_policy
 from garrison.i18n import _
 from garrison.matcher import ScopeMatcher
 from garrison.models import RunKind, ScanRun, ScanStatus, utcnow
@@ -306,6 +307,7 @@ def _store_batch(settings: Settings, report: ScanReport, unit_id: int, rules: Ru
         assert run is not None
         ingestor = Ingestor(session, run_id=report.run_id, unit_id=unit_id,
                             unit_code=report.unit, rules=rules, coverage=coverage, now=utcnow(),
+                            actor=settings.actor, policy=settings_policy(settings),
                             missed_threshold=ss.missed_runs)
         result = ingestor.ingest(hosts, batch.addresses())
         add_counts(run, hosts=batch.size, up=result.hosts_up, services=result.services,

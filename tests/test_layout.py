@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from garrison.db import SCHEMA_HEAD
+from garrison.dburl import SCHEMA_HEAD
 from tests.conftest import REPO
 
 FEATURES = {"textual", "scanner", "drills", "expert_pool", "tui"}
@@ -43,6 +43,27 @@ def test_help_does_not_import_the_heavy_libraries() -> None:
     assert result.stderr.strip() == "[]"
 
 
+def test_findings_list_reads_without_the_orm(tmp_path: Path) -> None:
+    """The office's most frequent command takes the quick path (``findings.quick``):
+    no SQLAlchemy, SQLModel or pydantic-settings -- half a second of start-up saved."""
+    from garrison import db
+    from garrison.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    db.upgrade(Settings(db=url))
+    db.dispose_engines()
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import sys\nfrom garrison.cli.main import main\n"
+         f"sys.argv = ['garrison', '--db', {url!r}, 'findings', 'list', '--overdue']\n"
+         "try:\n    main()\nexcept SystemExit:\n    pass\n"
+         "heavy = {'sqlalchemy', 'sqlmodel', 'alembic', 'pydantic_settings', 'textual'}\n"
+         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy), file=sys.stderr)\n"],
+        capture_output=True, text=True, check=True)
+    assert result.stdout == "No findings match.\n"
+    assert result.stderr.strip() == "[]"
+
+
 def test_console_script_runs() -> None:
     script = Path(sys.executable).with_name("garrison")
     result = subprocess.run([str(script), "--version"], capture_output=True, text=True)
@@ -67,6 +88,7 @@ def test_wheel_ships_every_package_and_its_data(wheel: Path) -> None:
         "playbooks/README.md", "garrison/demo/org.yaml", "garrison/migrations/env.py",
         "garrison/migrations/script.py.mako", "garrison/migrations/versions/0001_initial.py",
         "garrison/migrations/versions/0002_scanner.py",
+        "garrison/migrations/versions/0003_findings.py",
     ]:
         assert required in names, required
     assert not any(n.startswith(("tests/", "bench/")) for n in names)

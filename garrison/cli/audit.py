@@ -78,6 +78,46 @@ def export(
         hash=result.head_hash, sha=result.sha256))
 
 
+@app.command("verify-export")
+def verify_export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help=_(
+        "An export (findings or audit) with its FILE.manifest.json beside it."))],
+    as_json: Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))] = False,
+) -> None:
+    """Check an export against its manifest, and the audit chain against the manifest's head."""
+    from garrison import audit
+    from garrison.db import read_session
+
+    check = audit.verify_export(file)
+    chain = None
+    if check.ok and "head_seq" in check.manifest:
+        settings = open_db(ctx)
+        with read_session(settings) as session:
+            chain = audit.verify(session, anchor=audit.Anchor(
+                seq=int(check.manifest["head_seq"]), hash=str(check.manifest["head_hash"])))
+    ok = check.ok and (chain is None or chain.ok)
+    if as_json:
+        print_json({"ok": ok, "file": str(file), "sha256": check.sha256,
+                    "manifest": check.manifest, "file_problem": check.problem,
+                    "chain_problem": chain.problem if chain else None})
+        if not ok:
+            raise typer.Exit(IntegrityError.exit_code)
+        return
+    if not check.ok:
+        raise IntegrityError(check.problem or "", hint=_(
+            "Do not use this file as evidence; export again from the database."))
+    if chain is not None and not chain.ok:
+        raise IntegrityError(
+            _("{f} matches its manifest, but the audit chain does not hold the head it "
+              "recorded: {p}").format(f=file.name, p=chain.problem),
+            hint=_("The database was altered after the export."))
+    console().print(_("[green]OK[/green] {f} matches its manifest ({rows} rows, sha256 {s}); "
+                      "the audit chain still holds its head (seq {seq}).").format(
+        f=file, rows=check.manifest.get("rows"), s=check.sha256[:16],
+        seq=check.manifest.get("head_seq")))
+
+
 @app.command()
 def log(
     ctx: typer.Context,

@@ -1,17 +1,374 @@
-"""``garrison findings`` (the findings lifecycle and exports arrive with issue 4)."""
+"""``garrison findings``: list, show, add, assign, set-status, note, summary, export."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
+from garrison.cli.context import console, open_db, print_json
 from garrison.i18n import _
 
-app = typer.Typer(
-    help=_("Findings: owners, deadlines, status history, exports. [dim](not yet available)[/dim]"),
-    no_args_is_help=True,
-)
+if TYPE_CHECKING:
+    from garrison.findings.listing import FindingFilter, FindingRow
+    from garrison.findings.quick import QuickPage
+    from garrison.settings import Settings
+
+app = typer.Typer(help=_("Findings: owners, deadlines, status history, exports."),
+                  no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))]
+UnitOpt = Annotated[str | None, typer.Option("--unit", "-u", help=_(
+    "This unit and the units under it."))]
+SeverityOpt = Annotated[list[str] | None, typer.Option("--severity", "-s", help=_(
+    "critical, high, medium, low or info; repeat or separate with commas."))]
+StatusOpt = Annotated[list[str] | None, typer.Option("--status", help=_(
+    "open, in_progress, fixed, verified, accepted_risk, false_positive; repeat or use "
+    "commas."))]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help=_("Owned by this person."))]
+OverdueOpt = Annotated[bool, typer.Option("--overdue", help=_(
+    "Open or in progress, and past the due date."))]
+SinceOpt = Annotated[str | None, typer.Option("--since", metavar="YYYY-MM-DD", help=_(
+    "First seen on or after this day."))]
+SourceOpt = Annotated[str | None, typer.Option("--source", help=_(
+    "scan, import, manual or drill."))]
+RuleOpt = Annotated[str | None, typer.Option("--rule", help=_("A rule id."))]
+TextOpt = Annotated[str | None, typer.Option("--text", help=_("Words in the title."))]
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
+                  "info": "dim"}
 
 
-@app.callback()
-def findings() -> None:
-    """Findings: owners, deadlines, status history, exports (not yet available)."""
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
+
+
+def _enum_values(kind: str, values: list[str], allowed: list[str]) -> list[str]:
+    import difflib
+
+    from garrison.errors import GarrisonError
+
+    for value in values:
+        if value not in allowed:
+            close = difflib.get_close_matches(value, allowed, n=1)
+            raise GarrisonError(
+                _("unknown {kind} {v!r}{hint}").format(
+                    kind=kind, v=value,
+                    hint=_(" (did you mean {c!r}?)").format(c=close[0]) if close else ""),
+                hint=_("Use one of: {a}.").format(a=", ".join(allowed)))
+    return values
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    from garrison.errors import GarrisonError
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise GarrisonError(_("{o}: {v!r} is not a date; write YYYY-MM-DD").format(
+            o=option, v=value)) from exc
+
+
+def build_filter(unit: str | None, severity: list[str] | None, status: list[str] | None,
+                 owner: str | None, overdue: bool, since: str | None, source: str | None,
+                 rule: str | None, text: str | None, *, default_active: bool = False
+                 ) -> FindingFilter:
+    from garrison.findings.listing import FindingFilter
+    from garrison.vocab import FindingSource, FindingStatus, Severity
+
+    severities = _enum_values(_("severity"), _split(severity), [s.value for s in Severity])
+    statuses = _enum_values(_("status"), _split(status), [s.value for s in FindingStatus])
+    if not statuses and default_active and not overdue:
+        statuses = [FindingStatus.open.value, FindingStatus.in_progress.value]
+    if source is not None:
+        _enum_values(_("source"), [source], [s.value for s in FindingSource])
+    return FindingFilter(
+        unit=unit, severities=tuple(Severity(s) for s in severities),
+        statuses=tuple(FindingStatus(s) for s in statuses), owner=owner, overdue=overdue,
+        since=_date(since, "--since"), source=FindingSource(source) if source else None,
+        rule=rule, text=text)
+
+
+def _sweep(settings: Settings) -> None:
+    """Reopen risk acceptances whose expiry passed: every findings command touches them."""
+    from garrison.db import write_session
+    from garrison.findings.lifecycle import reopen_expired
+    from garrison.findings.sla import settings_policy
+
+    with write_session(settings) as session:
+        reopened = reopen_expired(session, actor=settings.actor,
+                                  policy=settings_policy(settings))
+    if reopened:
+        from garrison.cli.context import err_console
+
+        err_console().print(_("Reopened {n} finding(s) whose risk acceptance expired: {ids}")
+                            .format(n=len(reopened), ids=", ".join(map(str, reopened))))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context, unit: UnitOpt = None, severity: SeverityOpt = None,
+    status: StatusOpt = None, owner: OwnerOpt = None, overdue: OverdueOpt = False,
+    since: SinceOpt = None, source: SourceOpt = None, rule: RuleOpt = None,
+    text: TextOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help=_(
+        "Every status (default: open and in progress)."))] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help=_(
+        "Findings per page; `findings export` writes every match."))] = 50,
+    after: Annotated[int | None, typer.Option("--after", metavar="ID", help=_(
+        "Start after this finding id (the next page)."))] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Findings matching the filters (open and in progress unless --status/--all)."""
+    f = build_filter(unit, severity, status, owner, overdue, since, source, rule, text,
+                     default_active=not all_)
+    page = _quick_page(ctx, f, limit, after)
+    if page is not None:
+        rows, total = page.rows, page.total
+    else:
+        from garrison.db import read_session
+        from garrison.findings.queries import count_findings, list_findings
+
+        settings = open_db(ctx)
+        _sweep(settings)
+        with read_session(settings) as session:
+            rows = list_findings(session, f, limit=limit, after_id=after)
+            total = count_findings(session, f) if len(rows) == limit else None
+    if as_json:
+        print_json([r.as_json() for r in rows])
+        return
+    _render_list(rows, total, limit)
+
+
+def _quick_page(ctx: typer.Context, f: FindingFilter, limit: int, after: int | None
+                ) -> QuickPage | None:
+    """The list without loading the ORM, when that path can answer (see findings.quick)."""
+    import os
+
+    from garrison.cli.context import state
+    from garrison.dburl import resolve_db_url
+    from garrison.findings.quick import quick_list
+
+    if os.environ.get("GARRISON_NO_QUICK"):
+        return None
+    try:
+        url = resolve_db_url(state(ctx).db)
+    except ValueError:
+        return None  # the full path reports the bad URL
+    return quick_list(url, f, limit=limit, after_id=after)
+
+
+def _render_list(rows: list[FindingRow], total: int | None, limit: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not rows:
+        console().print(_("No findings match."))
+        return
+    table = Table(_("id"), _("unit"), _("severity"), _("status"), _("title"), _("where"),
+                  _("owner"), _("due"))
+    for r in rows:
+        where = r.address or "-"
+        if r.port is not None:
+            where += f":{r.port}/{r.protocol}"
+        due = r.due_at.strftime("%Y-%m-%d") if r.due_at else ""
+        if r.overdue:
+            due = f"[bold red]{due} {_('overdue')}[/]"
+        table.add_row(str(r.id), r.unit, f"[{SEVERITY_STYLE[r.severity.value]}]"
+                      f"{r.severity.value}[/]", r.status.value, escape(r.title), where,
+                      escape(r.owner), due)
+    out = console()
+    out.print(table)
+    if total is not None and total > limit:
+        last = rows[-1]
+        out.print(_("{n} of {t} shown; next page: --after {id} (or --limit N; "
+                    "`findings export` writes them all)").format(
+            n=len(rows), t=total, id=last.id))
+
+
+@app.command()
+def show(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="ID")],
+         as_json: JsonOpt = False) -> None:
+    """One finding: where, how bad, whose, by when, its evidence and its history."""
+    from garrison.cli.findings_render import detail_json, render_detail
+    from garrison.db import read_session
+    from garrison.findings.queries import finding_detail
+
+    settings = open_db(ctx)
+    _sweep(settings)
+    with read_session(settings) as session:
+        detail = finding_detail(session, finding_id)
+    if as_json:
+        print_json(detail_json(detail))
+    else:
+        render_detail(console(), detail)
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Option("--unit", "-u", show_default=False, help=_(
+        "The unit the finding belongs to."))],
+    title: Annotated[str, typer.Option("--title", show_default=False)],
+    severity: Annotated[str, typer.Option("--severity", "-s", show_default=False, help=_(
+        "critical, high, medium, low or info."))],
+    asset: Annotated[str | None, typer.Option("--asset", metavar="ADDRESS", help=_(
+        "An address in the unit's inventory (omit for a finding on the unit)."))] = None,
+    port: Annotated[str | None, typer.Option("--port", metavar="PROTO/PORT", help=_(
+        "e.g. tcp/443"))] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    remediation: Annotated[str | None, typer.Option("--remediation")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help=_(
+        "Default: the unit's responsible officer."))] = None,
+    cvss: Annotated[str | None, typer.Option("--cvss", metavar="VECTOR")] = None,
+    cwe: Annotated[str | None, typer.Option("--cwe", metavar="CWE-N")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a finding by hand (from an audit, a report, a drill)."""
+    from garrison.db import write_session
+    from garrison.findings.manual import add_manual
+    from garrison.findings.sla import settings_policy
+    from garrison.models import Severity
+
+    settings = open_db(ctx)
+    (sev,) = _enum_values(_("severity"), [severity], [s.value for s in Severity])
+    protocol, number = _port(port)
+    with write_session(settings) as session:
+        finding = add_manual(session, unit_code=unit, title=title, severity=Severity(sev),
+                             actor=settings.actor, address=asset, protocol=protocol,
+                             port=number, description=description, remediation=remediation,
+                             owner=owner, cvss=cvss, cwe=cwe, policy=settings_policy(settings))
+        fid, due, who = finding.id, finding.due_at, finding.owner
+    if as_json:
+        print_json({"id": fid, "owner": who, "due_at": due.isoformat() if due else None})
+    else:
+        console().print(_("Finding {id} recorded; owner {o}; due {d}.").format(
+            id=fid, o=who, d=due.strftime("%Y-%m-%d") if due else _("no deadline")))
+
+
+def _port(value: str | None) -> tuple[str | None, int | None]:
+    if value is None:
+        return None, None
+    from garrison.errors import GarrisonError
+
+    protocol, _sep, number = value.partition("/")
+    if protocol not in ("tcp", "udp") or not number.isdigit():
+        raise GarrisonError(_("--port {v!r}: write PROTOCOL/PORT, e.g. tcp/443").format(v=value))
+    return protocol, int(number)
+
+
+@app.command()
+def assign(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="ID")],
+           person: Annotated[str, typer.Argument(metavar="PERSON")],
+           note: Annotated[str | None, typer.Option("--note")] = None) -> None:
+    """Give a finding to another owner."""
+    from garrison.db import write_session
+    from garrison.findings.lifecycle import assign as do_assign
+    from garrison.findings.sla import settings_policy
+
+    settings = open_db(ctx)
+    _sweep(settings)
+    with write_session(settings) as session:
+        do_assign(session, finding_id=finding_id, owner=person, actor=settings.actor,
+                  note=note, policy=settings_policy(settings))
+    console().print(_("Finding {id} is now owned by {p}.").format(id=finding_id, p=person))
+
+
+@app.command("set-status")
+def set_status(
+    ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="ID")],
+    status: Annotated[str, typer.Argument(metavar="STATUS", help=_(
+        "open, in_progress, fixed, verified, accepted_risk or false_positive."))],
+    reason: Annotated[str | None, typer.Option("--reason", help=_(
+        "Why (required for accepted_risk and false_positive)."))] = None,
+    until: Annotated[str | None, typer.Option("--until", metavar="YYYY-MM-DD", help=_(
+        "accepted_risk: the last day of the acceptance."))] = None,
+    approver: Annotated[str | None, typer.Option("--approver", help=_(
+        "accepted_risk: who approved it."))] = None,
+) -> None:
+    """Move a finding through its lifecycle (refused moves say which are allowed)."""
+    from garrison.db import write_session
+    from garrison.findings.lifecycle import set_status as do_set
+    from garrison.findings.sla import settings_policy
+    from garrison.models import FindingStatus
+
+    settings = open_db(ctx)
+    (value,) = _enum_values(_("status"), [status], [s.value for s in FindingStatus])
+    with write_session(settings) as session:
+        finding = do_set(session, finding_id=finding_id, status=FindingStatus(value),
+                         actor=settings.actor, reason=reason, until=_date(until, "--until"),
+                         approver=approver, policy=settings_policy(settings),
+                         max_acceptance_days=settings.accepted_risk_max_days)
+        due = finding.due_at
+    console().print(_("Finding {id} is now {s}{due}.").format(
+        id=finding_id, s=value,
+        due=_("; due {d}").format(d=due.strftime("%Y-%m-%d")) if due and value == "open"
+        else ""))
+
+
+@app.command()
+def note(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="ID")],
+         text: Annotated[str, typer.Argument(metavar="TEXT")]) -> None:
+    """Add a note to a finding's history."""
+    from garrison.db import write_session
+    from garrison.findings.lifecycle import add_note
+    from garrison.findings.sla import settings_policy
+
+    settings = open_db(ctx)
+    _sweep(settings)
+    with write_session(settings) as session:
+        add_note(session, finding_id=finding_id, text=text, actor=settings.actor,
+                 policy=settings_policy(settings))
+    console().print(_("Note added to finding {id}.").format(id=finding_id))
+
+
+@app.command()
+def summary(ctx: typer.Context, unit: UnitOpt = None, as_json: JsonOpt = False) -> None:
+    """The league table: active findings by unit and severity, overdue, time to fix."""
+    from garrison.cli.findings_render import render_summary
+    from garrison.db import read_session
+    from garrison.findings.queries import FindingFilter
+    from garrison.findings.sla import settings_policy
+    from garrison.findings.summary import summarise
+
+    settings = open_db(ctx)
+    _sweep(settings)
+    with read_session(settings) as session:
+        result = summarise(session, FindingFilter(unit=unit))
+    policy = settings_policy(settings)
+    if as_json:
+        print_json({**result.as_json(), "sla": policy.as_json()})
+    else:
+        out = console()
+        render_summary(out, result)
+        out.print(_("Deadlines: {policy}").format(policy=policy.describe()))
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", help=_(
+        "csv, xlsx, json, ocsf or html."))],
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE", show_default=False,
+                                         help=_("Where to write (FILE.manifest.json goes "
+                                                "beside it)."))],
+    unit: UnitOpt = None, severity: SeverityOpt = None, status: StatusOpt = None,
+    owner: OwnerOpt = None, overdue: OverdueOpt = False, since: SinceOpt = None,
+    source: SourceOpt = None, rule: RuleOpt = None, text: TextOpt = None,
+) -> None:
+    """Export findings for auditors, with a manifest; the export is audited."""
+    from garrison.db import display_url, write_session
+    from garrison.findings.exporting import export_findings
+
+    settings = open_db(ctx)
+    _sweep(settings)
+    f = build_filter(unit, severity, status, owner, overdue, since, source, rule, text)
+    with write_session(settings) as session:
+        result = export_findings(session, fmt=fmt, path=output, filters=f,
+                                 actor=settings.actor, database=display_url(settings.db))
+    console().print(_("Wrote {n} findings to {p} ({fmt})\nmanifest {m}\nsha256 {s}").format(
+        n=result.rows, p=result.path, fmt=result.format, m=result.manifest, s=result.sha256))

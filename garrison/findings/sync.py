@@ -26,8 +26,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from garrison import audit
 from garrison.bulk import Bulk
-from garrison.findings.sla import due_at
+from garrison.findings.sla import DEFAULT_POLICY, SlaPolicy, due_at
 from garrison.models import (
     Asset,
     Finding,
@@ -52,7 +53,7 @@ _FINDING_COLUMNS = (
     "fingerprint", "rule_id", "title", "severity", "source", "unit_id", "asset_id",
     "service_id", "address", "protocol", "port", "owner", "status", "due_at", "first_seen",
     "last_seen", "status_changed_at", "evidence", "references")
-_EVENT_COLUMNS = ("finding_id", "at", "actor", "from_status", "to_status", "note")
+_EVENT_COLUMNS = ("finding_id", "kind", "at", "actor", "from_status", "to_status", "note")
 
 
 class Observation(NamedTuple):
@@ -103,21 +104,31 @@ def findings_on_assets(session: Session, asset_ids: Iterable[int], *,
 
 
 def sync_findings(session: Session, *, observed: Sequence[Observation],
-                  resolved: dict[str, str], now: datetime, context: str,
-                  source: FindingSource = FindingSource.scan) -> Counter[str]:
-    """Apply observations and resolutions; return counts (new, seen, reopened, fixed)."""
+                  resolved: dict[str, str], now: datetime, context: str, actor: str,
+                  source: FindingSource = FindingSource.scan,
+                  policy: SlaPolicy = DEFAULT_POLICY) -> Counter[str]:
+    """Apply observations and resolutions; return counts (new, seen, reopened, fixed).
+
+    Transitions of existing findings (reopened, fixed) are audited in one event per
+    call, listing the findings, in the caller's transaction."""
     bulk = Bulk(session)
     counts: Counter[str] = Counter()
     by_fp = {o.fingerprint: o for o in observed}
     existing = _existing(bulk, list(by_fp) + list(resolved))
     events: list[tuple[Any, ...]] = []
     _insert_new(bulk, [o for fp, o in by_fp.items() if fp not in existing], now,
-                context, source, counts)
+                context, source, counts, policy)
     _refresh(bulk, [(existing[fp], o) for fp, o in by_fp.items() if fp in existing], now,
-             context, events, counts)
+             context, events, counts, policy)
     _resolve(bulk, [(existing[fp], reason) for fp, reason in resolved.items()
                     if fp in existing and fp not in by_fp], now, events, counts)
     bulk.insert(event_t, _EVENT_COLUMNS, events)
+    if events:
+        moved: dict[str, list[int]] = {}
+        for event in events:
+            moved.setdefault(f"{event[4]}->{event[5]}", []).append(event[0])
+        audit.record(session, actor=actor, action="finding.status.automatic",
+                     subject=context, payload={"source": source.value, "moved": moved})
     return +counts  # drop zero counts
 
 
@@ -126,13 +137,18 @@ class _Row(NamedTuple):
     status: FindingStatus
     severity: Severity
     accepted_until: date | None
+    level: int | None
+    """The asset's MLPS protection level, for a restarted deadline."""
 
 
 def _existing(bulk: Bulk, fingerprints: list[str]) -> dict[str, _Row]:
     rows = bulk.lookup(finding_t, "fingerprint", fingerprints,
-                       ("id", "status", "severity", "accepted_until"))
-    return {fp: _Row(fid, FindingStatus(status), Severity(severity), _date(until))
-            for fp, fid, status, severity, until in rows}
+                       ("id", "status", "severity", "accepted_until", "asset_id"))
+    levels = dict(bulk.lookup(asset_t, "id", sorted({r[5] for r in rows if r[5] is not None}),
+                              ("protection_level",)))
+    return {fp: _Row(fid, FindingStatus(status), Severity(severity), _date(until),
+                     levels.get(asset_id))
+            for fp, fid, status, severity, until, asset_id in rows}
 
 
 def _date(value: Any) -> date | None:
@@ -142,7 +158,7 @@ def _date(value: Any) -> date | None:
 
 
 def _insert_new(bulk: Bulk, new: list[Observation], now: datetime, context: str,
-                source: FindingSource, counts: Counter[str]) -> None:
+                source: FindingSource, counts: Counter[str], policy: SlaPolicy) -> None:
     if not new:
         return
     owners = dict(bulk.lookup(unit_t, "id", sorted({o.unit_id for o in new}),
@@ -159,7 +175,7 @@ def _insert_new(bulk: Bulk, new: list[Observation], now: datetime, context: str,
         due = due_cache.get((o.severity, level))
         if due is None:
             due = due_cache.setdefault((o.severity, level),
-                                       bulk.ts(due_at(o.severity, now, level)))
+                                       bulk.ts(due_at(o.severity, now, level, policy)))
         rows.append((
             o.fingerprint, o.rule_id, o.title, o.severity.value, src, o.unit_id, o.asset_id,
             o.service_id, o.address, o.protocol, o.port, owners.get(o.unit_id, "?"), open_,
@@ -179,9 +195,10 @@ def _write_new(bulk: Bulk, rows: list[tuple[Any, ...]], stamp: Any, context: str
     # time (a concurrent writer on PostgreSQL could take ids in between, never the stamp).
     bulk.execute(
         f"INSERT INTO {q('findingevent')} ({', '.join(q(c) for c in _EVENT_COLUMNS)}) "
-        f"SELECT {q('id')}, {m}, {m}, NULL, {m}, {m} FROM {q('finding')} "
+        f"SELECT {q('id')}, {m}, {m}, {m}, NULL, {m}, {m} FROM {q('finding')} "
         f"WHERE {q('id')} > {m} AND {q('first_seen')} = {m} AND {q('status_changed_at')} = {m}",
-        (stamp, SCANNER_ACTOR, FindingStatus.open.value, context, before, stamp, stamp))
+        ("status", stamp, SCANNER_ACTOR, FindingStatus.open.value, context, before, stamp,
+         stamp))
     return len(rows)
 
 
@@ -194,7 +211,9 @@ class NewFindings:
     """
 
     def __init__(self, session: Session, *, unit_id: int, now: datetime, context: str,
-                 source: FindingSource = FindingSource.scan) -> None:
+                 source: FindingSource = FindingSource.scan,
+                 policy: SlaPolicy = DEFAULT_POLICY) -> None:
+        self.policy = policy
         self.bulk = Bulk(session)
         self.unit_id, self.now, self.context = unit_id, now, context
         self.stamp = self.bulk.ts(now)
@@ -208,7 +227,8 @@ class NewFindings:
             asset_id: int, address: str, protocol: str, port: int, evidence: str) -> None:
         due = self._due.get(severity)
         if due is None:
-            due = self._due[severity] = self.bulk.ts(due_at(severity, self.now))
+            due = self._due[severity] = self.bulk.ts(due_at(severity, self.now, None,
+                                                            self.policy))
         stamp = self.stamp
         self.rows.append((fingerprint, rule_id, title, severity.value, self.source,
                           self.unit_id, asset_id, None, address, protocol, port, self.owner,
@@ -221,7 +241,7 @@ class NewFindings:
 
 
 def _refresh(bulk: Bulk, pairs: list[tuple[_Row, Observation]], now: datetime, context: str,
-             events: list[tuple[Any, ...]], counts: Counter[str]) -> None:
+             events: list[tuple[Any, ...]], counts: Counter[str], policy: SlaPolicy) -> None:
     stamp = bulk.ts(now)
     seen, reopen = [], []
     for row, obs in pairs:
@@ -230,16 +250,17 @@ def _refresh(bulk: Bulk, pairs: list[tuple[_Row, Observation]], now: datetime, c
                    and row.accepted_until < now.date())
         if row.status in _CLOSED or expired:
             reopen.append((evidence, stamp, FindingStatus.open.value, stamp,
-                           bulk.ts(due_at(row.severity, now)), None, row.id))
+                           bulk.ts(due_at(row.severity, now, row.level, policy)), None, None,
+                           row.id))
             note = (f"risk acceptance expired on {row.accepted_until}; {context}" if expired
                     else f"seen again: {context}")
-            events.append((row.id, stamp, SCANNER_ACTOR, row.status.value,
+            events.append((row.id, "status", stamp, SCANNER_ACTOR, row.status.value,
                            FindingStatus.open.value, note))
         else:
             seen.append((evidence, stamp, row.id))
     bulk.update(finding_t, ("evidence", "last_seen"), "id", seen)
     bulk.update(finding_t, ("evidence", "last_seen", "status", "status_changed_at", "due_at",
-                            "accepted_until"), "id", reopen)
+                            "accepted_until", "accepted_by"), "id", reopen)
     counts.update({"seen": len(seen), "reopened": len(reopen)})
 
 
@@ -249,6 +270,7 @@ def _resolve(bulk: Bulk, pairs: list[tuple[_Row, str]], now: datetime,
     stamp = bulk.ts(now)
     bulk.update(finding_t, ("status", "status_changed_at"), "id",
                 [(FindingStatus.fixed.value, stamp, row.id) for row, _reason in fixes])
-    events.extend((row.id, stamp, SCANNER_ACTOR, row.status.value, FindingStatus.fixed.value,
+    events.extend((row.id, "status", stamp, SCANNER_ACTOR, row.status.value,
+                   FindingStatus.fixed.value,
                    reason) for row, reason in fixes)
     counts["fixed"] += len(fixes)

@@ -5,7 +5,7 @@ Developers make a new revision with::
     alembic -c garrison/migrations/alembic.ini revision --autogenerate \
         --rev-id 0002_what -m "what changed"
 
-then update ``garrison.db.SCHEMA_HEAD`` (a test checks the two agree).
+then update ``garrison.dburl.SCHEMA_HEAD`` (a test checks the two agree).
 """
 
 from __future__ import annotations

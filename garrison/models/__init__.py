@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from garrison.models.audit import AuditEvent
 from garrison.models.findings import (
+    EventKind,
     Finding,
     FindingEvent,
     FindingSource,
@@ -32,6 +33,7 @@ __all__ = [
     "AuditEvent",
     "Change",
     "ChangeKind",
+    "EventKind",
     "Finding",
     "FindingEvent",
     "FindingSource",

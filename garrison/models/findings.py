@@ -10,30 +10,10 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from garrison.models.types import UTCDateTime, enum_type, json_type, utcnow
+from garrison.vocab import FindingSource, FindingStatus, Severity
 
-
-class Severity(enum.StrEnum):
-    critical = "critical"
-    high = "high"
-    medium = "medium"
-    low = "low"
-    info = "info"
-
-
-class FindingStatus(enum.StrEnum):
-    open = "open"
-    in_progress = "in_progress"
-    fixed = "fixed"
-    verified = "verified"
-    accepted_risk = "accepted_risk"
-    false_positive = "false_positive"
-
-
-class FindingSource(enum.StrEnum):
-    scan = "scan"
-    drill = "drill"
-    import_ = "import"
-    manual = "manual"
+__all__ = ["EventKind", "Finding", "FindingEvent", "FindingSource", "FindingStatus",
+           "RuleRecord", "Severity"]
 
 
 class RuleRecord(SQLModel, table=True):
@@ -99,9 +79,21 @@ class Finding(SQLModel, table=True):
     accepted_by: str | None = Field(default=None, max_length=100)
 
 
+class EventKind(enum.StrEnum):
+    status = "status"
+    """A status transition (from_status -> to_status)."""
+    assign = "assign"
+    """The owner changed (the note says from whom to whom)."""
+    note = "note"
+    """A comment; the status is unchanged."""
+
+
 class FindingEvent(SQLModel, table=True):
+    """The history of a finding: transitions, reassignments and notes."""
+
     id: int | None = Field(default=None, primary_key=True)
     finding_id: int = Field(foreign_key="finding.id", index=True, ondelete="CASCADE")
+    kind: EventKind = Field(default=EventKind.status, sa_type=enum_type(EventKind))
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     actor: str = Field(max_length=100)
     from_status: FindingStatus | None = Field(default=None, sa_type=enum_type(FindingStatus))

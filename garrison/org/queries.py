@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -12,6 +11,7 @@ from sqlmodel import Session, col, select
 from garrison.errors import NotFoundError
 from garrison.i18n import _
 from garrison.models import Scope, Unit
+from garrison.org.tree import subtree
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
@@ -33,17 +33,9 @@ def get_unit(session: Session, code: str) -> Unit:
 
 def subtree_ids(session: Session, unit: Unit) -> list[int]:
     """The unit's id and the ids of every unit below it."""
-    children: dict[int | None, list[int]] = defaultdict(list)
-    for uid, parent in session.exec(select(Unit.id, Unit.parent_id)).all():
-        assert uid is not None
-        children[parent].append(uid)
     assert unit.id is not None
-    out, stack = [], [unit.id]
-    while stack:
-        uid = stack.pop()
-        out.append(uid)
-        stack.extend(children.get(uid, []))
-    return out
+    pairs = session.exec(select(Unit.id, Unit.parent_id)).all()
+    return subtree(((uid, parent) for uid, parent in pairs if uid is not None), unit.id)
 
 
 @dataclass

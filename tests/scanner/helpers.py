@@ -50,7 +50,7 @@ def ingest(settings: Settings, hosts: Sequence[HostResult], covered: Iterable[st
                         actor="tester")
         assert run.id is not None
         result = Ingestor(session, run_id=run.id, unit_id=u.id, unit_code=u.code, rules=RULES,
-                          coverage=coverage, now=utcnow()).ingest(hosts, covered)
+                          coverage=coverage, now=utcnow(), actor="tester").ingest(hosts, covered)
         finish(session, run, status=ScanStatus.done, actor="tester")
         return run.id, result
 
