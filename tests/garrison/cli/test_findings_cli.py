@@ -117,3 +117,19 @@ def test_list_of_an_unknown_unit_suggests_the_nearest(cli: CliRunner, known: Kno
     result = cli("findings", "list", "--unit", "hz-jx", db_url=known.settings.db)
     assert result.code == 1
     assert result.err.splitlines()[0] == "error: unknown unit 'hz-jx' (did you mean 'hz-jw'?)"
+
+
+def test_demo_step_shows_the_league_table_and_the_policy(known: Known) -> None:
+    import io
+
+    from rich.console import Console
+
+    from garrison.cli.findings_demo import run_demo
+
+    buffer = io.StringIO()
+    run_demo(known.settings, Console(file=buffer, width=200))
+    text = buffer.getvalue()
+    lines = [line for line in text.splitlines() if "hz-jw" in line or "zj-jst" in line]
+    assert [line.split("│")[1].strip() for line in lines[:2]] == ["hz-jw", "zj-jst"]
+    assert ("Deadlines: critical 7d, high 30d, medium 90d, low 180d; x0.5 (rounded up) for "
+            "MLPS level 3 and above") in text
