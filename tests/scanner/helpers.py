@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlmodel import col, select
 
@@ -41,7 +42,8 @@ def host(address: str, *ports: PortResult, state: str = "up") -> HostResult:
 
 
 def ingest(settings: Settings, hosts: Sequence[HostResult], covered: Iterable[str] = (), *,
-           coverage: Coverage = TCP_TOP, unit: str = "hz-jw") -> tuple[int, BatchResult]:
+           coverage: Coverage = TCP_TOP, unit: str = "hz-jw",
+           now: datetime | None = None) -> tuple[int, BatchResult]:
     with write_session(settings) as session:
         u = session.exec(select(Unit).where(Unit.code == unit)).one()
         assert u.id is not None
@@ -50,7 +52,8 @@ def ingest(settings: Settings, hosts: Sequence[HostResult], covered: Iterable[st
                         actor="tester")
         assert run.id is not None
         result = Ingestor(session, run_id=run.id, unit_id=u.id, unit_code=u.code, rules=RULES,
-                          coverage=coverage, now=utcnow(), actor="tester").ingest(hosts, covered)
+                          coverage=coverage, now=now or utcnow(),
+                          actor="tester").ingest(hosts, covered)
         finish(session, run, status=ScanStatus.done, actor="tester")
         return run.id, result
 

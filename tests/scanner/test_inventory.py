@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
-from garrison.db import read_session
-from garrison.models import Asset, AssetState, Finding, Service
+from garrison.db import read_session, write_session
+from garrison.findings.lifecycle import set_status
+from garrison.models import Asset, AssetState, Finding, FindingStatus, Service, utcnow
 from garrison.settings import Settings
 from tests.conftest import FIXTURES
 from tests.garrison.helpers import count, import_file
@@ -73,6 +76,29 @@ def test_second_scan_opened_closed_changed_and_transitions(org: Settings) -> Non
     assert dict(result3.findings) == {"reopened": 1, "seen": 1}
     assert count(org, Finding) == 3
     assert history(org, "redis-exposed")[-1] == ("fixed", "open", "scanner")
+
+
+def test_a_scan_reopens_a_risk_acceptance_once_it_expired(org: Settings) -> None:
+    start = utcnow()
+    ingest(org, [host("127.0.1.10", REDIS)], now=start)
+    with write_session(org) as session:
+        redis = session.exec(select(Finding).where(Finding.rule_id == "redis-exposed")).one()
+        assert redis.id is not None
+        set_status(session, finding_id=redis.id, status=FindingStatus.accepted_risk,
+                   actor="tester", reason="isolated VLAN", approver="王强",
+                   until=start.date() + timedelta(days=3), now=start)
+    _run, result = ingest(org, [host("127.0.1.10", REDIS)], now=start + timedelta(days=2))
+    assert dict(result.findings) == {"seen": 1}
+    assert findings(org)[("redis-exposed", "127.0.1.10", 6379)] == "accepted_risk"
+    later = start + timedelta(days=5)
+    _run, result = ingest(org, [host("127.0.1.10", REDIS)], now=later)
+    assert dict(result.findings) == {"reopened": 1}
+    assert findings(org)[("redis-exposed", "127.0.1.10", 6379)] == "open"
+    assert history(org, "redis-exposed")[-1] == ("accepted_risk", "open", "scanner")
+    with read_session(org) as session:
+        redis = session.exec(select(Finding).where(Finding.rule_id == "redis-exposed")).one()
+        assert (redis.accepted_until, redis.accepted_by) == (None, None)
+        assert redis.due_at == later + timedelta(days=7)  # the clock restarted
 
 
 def test_a_scan_judges_only_the_ports_it_covered(org: Settings) -> None:

@@ -150,3 +150,18 @@ def test_every_format_exports_an_empty_selection(known: Known, tmp_path: Path,
     _export(known.settings, fmt, path, FindingFilter(rule="no-such-rule"))
     assert path.stat().st_size > 0
     assert json.loads(path.with_name(path.name + ".manifest.json").read_text())["rows"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json", "ocsf", "html"])
+def test_one_changed_byte_fails_verify_export_in_every_format(
+        cli: CliRunner, known: Known, tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"f.{fmt}"
+    assert cli("findings", "export", "-f", fmt, "-o", str(path),
+               db_url=known.settings.db).code == 0
+    assert cli("audit", "verify-export", str(path), db_url=known.settings.db).code == 0
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x20  # one byte in the middle
+    path.write_bytes(bytes(data))
+    bad = cli("audit", "verify-export", str(path), db_url=known.settings.db)
+    assert bad.code == 5
+    assert bad.err.startswith(f"error: f.{fmt} was changed after export: SHA-256 ")
