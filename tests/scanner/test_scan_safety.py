@@ -143,10 +143,16 @@ def test_a_failing_batch_marks_the_run_failed(org: Settings) -> None:
                                        "nmap exited with status 1: something broke")
 
 
+def _default_sigint() -> None:
+    """A shell runs background jobs with SIGINT ignored, and children inherit that; a
+    terminal user's Ctrl-C is what these tests stand for, so give the child the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _garrison(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     script = Path(sys.executable).with_name("garrison")
     return subprocess.Popen([str(script), *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
 def _wait_for(predicate: object, timeout: float = 20) -> None:
