@@ -87,11 +87,11 @@ def _run_with_progress(settings: Settings, plan: ScanPlan, *, quiet: bool) -> Sc
         try:
             return _run(settings, plan, progress=lambda done, _total: bar.update(task,
                                                                                   completed=done))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (garrison.signals)
             bar.stop()
             err_console().print(_("interrupted: the run is marked interrupted; batches already "
                                   "done are stored (`garrison scan list`)."))
-            raise typer.Exit(130) from None
+            raise typer.Exit(getattr(exc, "exit_code", 130)) from None
 
 
 def _render_dry_run(plan: ScanPlan, as_json: bool) -> None:

@@ -28,6 +28,7 @@ from garrison.models import RunKind, ScanRun, ScanStatus, utcnow
 from garrison.org.queries import get_unit
 from garrison.scope import Approval, ScopeState, authorize, list_scopes
 from garrison.settings import Settings
+from garrison.signals import Terminated, sigterm_interrupts
 from scanner.backends import NmapScanner, PortScanner, ScanError
 from scanner.inventory import Coverage, Ingestor
 from scanner.nmap_xml import HostResult, NmapXmlReader
@@ -198,16 +199,19 @@ def run_scan(settings: Settings, plan: ScanPlan, *, scanner: PortScanner | None 
                     scripts=bool(plan.profile.scripts))
     matcher = ScopeMatcher(plan.approval.cidrs())  # results outside the approval are dropped
     try:
-        for batch, (hosts, coverage) in _batches_done(plan, scanner, base):
-            hosts = [h._replace(address=a) for h in hosts
-                     if (a := matcher.match(h.address)) is not None]
-            _store_batch(settings, report, unit_id, rules, coverage, batch, hosts, ss)
-            if progress is not None:
-                progress(report.hosts_done, report.hosts_total)
-    except KeyboardInterrupt:
+        with sigterm_interrupts():  # `kill` stops nmap and marks the run, as Ctrl-C does
+            for batch, (hosts, coverage) in _batches_done(plan, scanner, base):
+                hosts = [h._replace(address=a) for h in hosts
+                         if (a := matcher.match(h.address)) is not None]
+                _store_batch(settings, report, unit_id, rules, coverage, batch, hosts, ss)
+                if progress is not None:
+                    progress(report.hosts_done, report.hosts_total)
+    except KeyboardInterrupt as exc:
+        how = _("terminated (SIGTERM)") if isinstance(exc, Terminated) else _(
+            "interrupted (Ctrl-C)")
         mark_interrupted(settings, run_id, reason=_(
-            "interrupted (Ctrl-C) after {done} of {total} batches; those are stored").format(
-                done=report.batches_done, total=report.batches_total))
+            "{how} after {done} of {total} batches; those are stored").format(
+                how=how, done=report.batches_done, total=report.batches_total))
         raise
     except GarrisonError as exc:
         _fail(settings, run_id, exc.message)

@@ -135,9 +135,9 @@ def main() -> None:
         err_console().print(_("[bold red]error:[/bold red] {file}: {reason}").format(
             file=_escape(str(exc.filename)), reason=_escape(exc.strerror or str(exc))))
         sys.exit(1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM inside sigterm_interrupts()
         err_console().print(_("interrupted"))
-        sys.exit(130)
+        sys.exit(getattr(exc, "exit_code", 130))
 
 
 def _escape(text: str) -> str:

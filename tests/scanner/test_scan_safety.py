@@ -182,8 +182,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_sigint_stops_nmap_and_marks_the_run_interrupted(
-    sqlite_settings: Settings, tmp_path: Path
+@pytest.mark.parametrize(("sig", "code", "how"), [
+    (signal.SIGINT, 130, "interrupted (Ctrl-C)"),
+    (signal.SIGTERM, 143, "terminated (SIGTERM)"),  # kill, systemctl stop
+])
+def test_a_signal_stops_nmap_and_marks_the_run_interrupted(
+    sqlite_settings: Settings, tmp_path: Path, sig: signal.Signals, code: int, how: str
 ) -> None:
     import_file(sqlite_settings, FIXTURES / "org" / "good_small.yaml")
     script, record = fake_nmap(tmp_path)
@@ -192,14 +196,15 @@ def test_sigint_stops_nmap_and_marks_the_run_interrupted(
     _wait_for(lambda: _scanning_pid(record) is not None)
     nmap_pid = _scanning_pid(record)
     assert nmap_pid is not None
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "interrupted: the run is marked interrupted" in err
     _wait_for(lambda: not _alive(nmap_pid), timeout=10)  # nmap did not outlive us
     with read_session(sqlite_settings) as session:
         (run,) = session.exec(select(ScanRun)).all()
     assert run.status is ScanStatus.interrupted
+    assert run.error == f"{how} after 0 of 1 batches; those are stored"
 
 
 def test_a_killed_scan_is_recovered_as_interrupted(
