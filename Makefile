@@ -46,6 +46,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/scan_bench.py
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/findings_bench.py
+	$(BIN)/python bench/drill_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

@@ -16,7 +16,6 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -78,12 +77,6 @@ def generate(db: str, count: int) -> None:
     gdb.dispose_engines()
 
 
-def _wall(argv: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
-
 def _inproc(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
@@ -99,6 +92,7 @@ def main() -> None:
                         "(default: a fresh SQLite file)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from bench.timing import wall
     garrison = str(Path(sys.executable).with_name("garrison"))
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or f"sqlite:///{tmp}/bench.db"
@@ -119,7 +113,7 @@ def main() -> None:
             "python -c pass (start-up floor)": [sys.executable, "-c", "pass"],
             "garrison --version (CLI floor)": [garrison, "--version"],
         }
-        results = {name: statistics.median(_wall(argv, env) for _ in range(args.rounds))
+        results = {name: statistics.median(wall(argv, env) for _ in range(args.rounds))
                    for name, argv in commands.items()}
         service = _service_times(db, args.unit, args.rounds, Path(tmp))
     backend = "PostgreSQL" if args.db else "SQLite"

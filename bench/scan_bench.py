@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ORG = """units:
@@ -33,18 +32,14 @@ ORG = """units:
 """
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cidr", default="127.0.0.0/20")
     args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.timing import wall
+
     if not args.cidr.startswith("127."):
         sys.exit("bench: loopback targets only")
     garrison = str(Path(sys.executable).with_name("garrison"))
@@ -65,11 +60,11 @@ def main() -> None:
             env = {**os.environ, "GARRISON_DB": f"sqlite:///{tmp}/round-{round_}.db"}
             subprocess.run([garrison, "org", "import", str(org)], env=env, check=True,
                            capture_output=True)
-            baseline.append(_timed(raw, env))
+            baseline.append(wall(raw, env))
             scan = [garrison, "scan", "run", "--unit", "bench-lab", "--profile", "quick"]
-            first.append(_timed(scan, env))
-            again.append(_timed(scan, env))
-            serial.append(_timed([*scan, "--parallel", "1"], env))
+            first.append(wall(scan, env))
+            again.append(wall(scan, env))
+            serial.append(wall([*scan, "--parallel", "1"], env))
     med = statistics.median
     print(f"{plan['addresses']} addresses ({args.cidr}), profile quick, {plan['technique']} "
           f"scan, {len(plan['commands'])} batches; {args.rounds} rounds, median")

@@ -98,8 +98,24 @@ def _pg_template(_pg_admin: sa.Engine) -> Iterator[str]:
     db.upgrade(Settings(db=_pg_url(name), actor="tester"))
     db.dispose_engines()
     yield name
-    with _pg_admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _drop_database(_pg_admin, name)
+
+
+def _drop_database(admin: sa.Engine, name: str) -> None:
+    """Drop a test database. The server's own processes (autovacuum) may sit in it for a
+    moment, and a role without superuser cannot terminate those: retry, then leave it
+    (its name carries this process's id) rather than fail the run."""
+    import time
+    import warnings
+
+    for attempt in range(10):
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except sa.exc.DBAPIError:
+            time.sleep(0.2 * (attempt + 1))
+    warnings.warn(f"could not drop test database {name}", stacklevel=2)
 
 
 @pytest.fixture
@@ -109,8 +125,7 @@ def pg_settings(_pg_admin: sa.Engine, _pg_template: str) -> Iterator[Settings]:
         conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"'))
     yield Settings(db=_pg_url(name), actor="tester")
     db.dispose_engines()
-    with _pg_admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _drop_database(_pg_admin, name)
 
 
 @pytest.fixture

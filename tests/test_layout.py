@@ -89,6 +89,9 @@ def test_wheel_ships_every_package_and_its_data(wheel: Path) -> None:
         "garrison/migrations/script.py.mako", "garrison/migrations/versions/0001_initial.py",
         "garrison/migrations/versions/0002_scanner.py",
         "garrison/migrations/versions/0003_findings.py",
+        "garrison/migrations/versions/0004_drills.py", "playbooks/site-accident-rumour.yaml",
+        "playbooks/clocks/statutory.yaml",
+        "playbooks/rehearsals/site-accident-rumour.fast.yaml",
     ]:
         assert required in names, required
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
@@ -112,6 +115,10 @@ def test_installed_copy_finds_its_data_outside_the_source_tree(
         f"s = Settings(db='sqlite:///{tmp_path / 'w.db'}', actor='t')\n"
         "db.upgrade(s)\n"
         "doc = garrison.demo.demo_org_document()\n"
+        "from drills.loader import discover\n"
+        "found = [e.id for e in discover() if e.loaded is not None]\n"
+        "assert len(found) == 4 and all(str(e.path).startswith("
+        f"{str(target)!r}) for e in discover()), found\n"
         "print(len(doc.units), db.schema_state(s).current, playbooks.__file__)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

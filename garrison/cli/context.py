@@ -78,9 +78,11 @@ def console() -> Console:
 
 
 def err_console() -> Console:
+    """Standard error. Messages are never wrapped: a ``file:line: message`` stays one line
+    for editors and scripts that read it."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

@@ -1,4 +1,4 @@
-"""Findings a person records: on a unit, or on an asset of its inventory."""
+"""Findings a person (or a drill) records: on a unit, or on an asset of its inventory."""
 
 from __future__ import annotations
 
@@ -46,9 +46,20 @@ def add_manual(session: Session, *, unit_code: str, title: str, severity: Severi
                port: int | None = None, description: str | None = None,
                remediation: str | None = None, owner: str | None = None,
                cvss: str | None = None, cwe: str | None = None,
-               now: datetime | None = None, policy: SlaPolicy = DEFAULT_POLICY) -> Finding:
-    """Record a finding by hand; on an asset when ``address`` is given."""
+               now: datetime | None = None, policy: SlaPolicy = DEFAULT_POLICY,
+               source: FindingSource = FindingSource.manual, fingerprint: str | None = None,
+               rule_id: str = "manual", evidence: dict[str, object] | None = None,
+               note: str | None = None) -> Finding:
+    """Record a finding by hand; on an asset when ``address`` is given.
+
+    A drill records its missed expectations through here too (``source=drill``, a
+    ``fingerprint`` of its own): recording the same fingerprint again returns the
+    finding already there, so a resumed drill raises each finding once."""
     now = now or utcnow()
+    if fingerprint is not None:
+        existing = session.exec(select(Finding).where(Finding.fingerprint == fingerprint)).first()
+        if existing is not None:
+            return existing
     title = title.strip()
     if not title:
         raise GarrisonError(_("a finding needs a title"))
@@ -70,22 +81,23 @@ def add_manual(session: Session, *, unit_code: str, title: str, severity: Severi
                 hint=_("Scan it first, or record the finding on the unit (without --asset)."))
     assert unit.id is not None
     finding = Finding(
-        fingerprint=f"manual|{unit.code}|{address or '-'}|{uuid.uuid4().hex[:12]}",
-        rule_id="manual", title=title, description=description, remediation=remediation,
-        severity=severity, source=FindingSource.manual, unit_id=unit.id,
+        fingerprint=fingerprint or f"manual|{unit.code}|{address or '-'}|{uuid.uuid4().hex[:12]}",
+        rule_id=rule_id, title=title, description=description, remediation=remediation,
+        severity=severity, source=source, unit_id=unit.id,
         asset_id=asset.id if asset else None, address=address, protocol=protocol, port=port,
         owner=(owner or "").strip() or unit.officer_name, status=FindingStatus.open,
         due_at=due_at(severity, now, asset.protection_level if asset else None, policy),
         first_seen=now, last_seen=now, status_changed_at=now, cvss_vector=cvss, cwe=cwe,
-        evidence={"recorded_by": actor})
+        evidence=evidence if evidence is not None else {"recorded_by": actor})
     session.add(finding)
     session.flush()
     assert finding.id is not None
     session.add(FindingEvent(finding_id=finding.id, kind=EventKind.status, at=now, actor=actor,
                              from_status=None, to_status=FindingStatus.open,
-                             note=_("recorded by hand")))
+                             note=note or _("recorded by hand")))
     audit.record(session, actor=actor, action="finding.created", subject=f"finding:{finding.id}",
                  payload={"unit": unit.code, "address": address, "title": title,
-                          "severity": severity.value, "owner": finding.owner})
+                          "severity": severity.value, "owner": finding.owner,
+                          "source": source.value})
     session.flush()
     return finding

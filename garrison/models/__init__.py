@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from garrison.models.audit import AuditEvent
+from garrison.models.drills import DrillEvent, DrillRun, DrillState
 from garrison.models.findings import (
     EventKind,
     Finding,
@@ -33,6 +34,9 @@ __all__ = [
     "AuditEvent",
     "Change",
     "ChangeKind",
+    "DrillEvent",
+    "DrillRun",
+    "DrillState",
     "EventKind",
     "Finding",
     "FindingEvent",

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from scanner.scan import ScanRequest, plan_scan, run_scan
 from tests.conftest import FIXTURES, CliRunner
 from tests.garrison.helpers import count, import_file, load_demo_org
 from tests.scanner.fakes import FakeScanner, fake_nmap, nmap_xml
+from tests.waiting import wait_for
 
 TRICKS = ["127.0.1.1/0", "2130706433", "0177.0.1.1", "::ffff:127.0.1.1", "-oN/etc/x",
           "--script=http-shellshock", "127.0.2.1", "localhost"]
@@ -155,15 +155,6 @@ def _garrison(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 
-def _wait_for(predicate: object, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 def _scanning_pid(record: Path) -> int | None:
     if not record.exists():
         return None
@@ -193,14 +184,14 @@ def test_a_signal_stops_nmap_and_marks_the_run_interrupted(
     script, record = fake_nmap(tmp_path)
     env = {**os.environ, "GARRISON_DB": sqlite_settings.db, "GARRISON_NMAP": str(script)}
     proc = _garrison("scan", "run", "--unit", "hz-jw", "--target", "127.0.1.0/30", env=env)
-    _wait_for(lambda: _scanning_pid(record) is not None)
+    wait_for(lambda: _scanning_pid(record) is not None)
     nmap_pid = _scanning_pid(record)
     assert nmap_pid is not None
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
     assert "interrupted: the run is marked interrupted" in err
-    _wait_for(lambda: not _alive(nmap_pid), timeout=10)  # nmap did not outlive us
+    wait_for(lambda: not _alive(nmap_pid), timeout=10)  # nmap did not outlive us
     with read_session(sqlite_settings) as session:
         (run,) = session.exec(select(ScanRun)).all()
     assert run.status is ScanStatus.interrupted
@@ -214,7 +205,7 @@ def test_a_killed_scan_is_recovered_as_interrupted(
     script, record = fake_nmap(tmp_path)
     env = {**os.environ, "GARRISON_DB": sqlite_settings.db, "GARRISON_NMAP": str(script)}
     proc = _garrison("scan", "run", "--unit", "hz-jw", "--target", "127.0.1.0/30", env=env)
-    _wait_for(lambda: _scanning_pid(record) is not None)
+    wait_for(lambda: _scanning_pid(record) is not None)
     proc.kill()  # no chance to clean up: a crash
     proc.communicate(timeout=10)
     nmap_pid = _scanning_pid(record)

@@ -1,0 +1,401 @@
+"""Drill runs in the database: start, responses, adjustments, state, replay.
+
+Every function here is one user action in the caller's transaction (``write_session``)
+and audits what it changes. The engine (``drills.engine``) and the commands a team
+runs from other terminals (``drill respond``, ``pause``, ``abort``) meet only here,
+in the database, so a killed engine loses nothing that was recorded.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from drills.loader import LoadedPlaybook, load_playbook_text
+from drills.schema import KNOWN_ACTIONS, Playbook
+from drills.sim import Derived, Input, Sim
+from garrison import audit
+from garrison.errors import GarrisonError, NotFoundError
+from garrison.i18n import _
+from garrison.models import DrillEvent, DrillRun, DrillState, utcnow
+from garrison.org.queries import get_unit
+
+HEARTBEAT_STALE = timedelta(seconds=10)
+"""An engine silent this long is taken to be gone (``drill resume`` may take over)."""
+CLASSIFY_LEVELS = ("especially-serious", "serious", "relatively-serious", "general")
+ENDED = (DrillState.done, DrillState.aborted, DrillState.failed)
+
+
+@dataclass(frozen=True)
+class ClockMode:
+    """``wall`` (live), ``fast:N`` (N drill seconds per second) or ``step``."""
+
+    mode: str
+    speed: float
+
+    @classmethod
+    def parse(cls, text: str) -> ClockMode:
+        text = text.strip().lower()
+        if text == "wall":
+            return cls("wall", 1.0)
+        if text == "step":
+            return cls("step", 0.0)
+        if text.startswith("fast:"):
+            try:
+                speed = float(text.split(":", 1)[1])
+            except ValueError:
+                speed = 0.0
+            if 1 <= speed <= 1_000_000:
+                return cls("fast", speed)
+        raise GarrisonError(_("--clock {v!r}: use wall, step or fast:N (N from 1 to 1000000, "
+                              "e.g. fast:60 runs an hour of drill time per minute)").format(
+                                  v=text))
+
+    def __str__(self) -> str:
+        return f"fast:{self.speed:g}" if self.mode == "fast" else self.mode
+
+
+def me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def drill_time(run: DrillRun, now: datetime | None = None) -> float:
+    """Drill seconds now, from the run's clock anchor (frozen unless running)."""
+    if run.state is not DrillState.running or run.speed <= 0:
+        return run.anchor_drill
+    now = now or utcnow()
+    return run.anchor_drill + max(0.0, (now - run.anchor_wall).total_seconds()) * run.speed
+
+
+def wall_time(run: DrillRun, at: float) -> datetime:
+    """The wall time at which drill time ``at`` falls on the current clock segment."""
+    if run.speed <= 0:
+        return run.anchor_wall
+    return run.anchor_wall + timedelta(seconds=(at - run.anchor_drill) / run.speed)
+
+
+def engine_alive(run: DrillRun, now: datetime | None = None) -> bool:
+    """Is some process driving this run right now?"""
+    if run.owner is None or run.heartbeat_at is None or run.state in ENDED:
+        return False
+    now = now or utcnow()
+    if now - run.heartbeat_at > HEARTBEAT_STALE:
+        return False
+    host, _sep, pid = run.owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return True
+
+
+# ------------------------------------------------------------------ runs
+
+
+def start_run(session: Session, loaded: LoadedPlaybook, *, clock: ClockMode, auto: bool,
+              script: Sequence[dict[str, Any]], actor: str,
+              now: datetime | None = None) -> DrillRun:
+    now = now or utcnow()
+    pb = loaded.playbook
+    unit = get_unit(session, pb.scope.unit)
+    assert unit.id is not None
+    run = DrillRun(playbook_id=pb.id, playbook_title=pb.title, playbook_sha256=loaded.sha256,
+                   playbook_source=loaded.source,
+                   playbook_path=str(loaded.path) if loaded.path else None, unit_id=unit.id,
+                   clock_mode=clock.mode, speed=clock.speed, state=DrillState.running,
+                   anchor_wall=now, anchor_drill=0.0, started_at=now, owner=me(),
+                   heartbeat_at=now, auto=auto, script=list(script), actor=actor)
+    session.add(run)
+    session.flush()
+    assert run.id is not None
+    _state_event(session, run, "started", actor, now, {"clock": str(clock), "auto": auto})
+    audit.record(session, actor=actor, action="drill.started", subject=f"drill:{run.id}",
+                 payload={"playbook": pb.id, "sha256": loaded.sha256, "unit": unit.code,
+                          "clock": str(clock), "scripted_responses": len(script)}, at=now)
+    return run
+
+
+def get_run(session: Session, run_id: int) -> DrillRun:
+    run = session.get(DrillRun, run_id)
+    if run is None:
+        raise NotFoundError(_("no drill run {id}").format(id=run_id),
+                            hint=_("`garrison drill runs` lists the runs."))
+    return run
+
+
+_PLAYBOOKS: dict[str, LoadedPlaybook] = {}
+
+
+def playbook_of(run: DrillRun) -> LoadedPlaybook:
+    """The run's stored playbook, parsed once per process (keyed by its hash)."""
+    loaded = _PLAYBOOKS.get(run.playbook_sha256)
+    if loaded is None:
+        loaded = load_playbook_text(run.playbook_source, f"<playbook of drill run {run.id}>")
+        if len(_PLAYBOOKS) >= 32:
+            _PLAYBOOKS.clear()
+        _PLAYBOOKS[run.playbook_sha256] = loaded
+    return loaded
+
+
+def _state_event(session: Session, run: DrillRun, what: str, actor: str, now: datetime,
+                 data: dict[str, Any] | None = None) -> None:
+    assert run.id is not None
+    at = drill_time(run, now)
+    session.add(DrillEvent(run_id=run.id, key=f"state:{what}:{now.isoformat()}", kind="state",
+                           drill_at=at, wall_at=now, action=what, actor=actor,
+                           data={"drill_at": at, **(data or {})}))
+
+
+def set_state(session: Session, run: DrillRun, state: DrillState, *, actor: str,
+              reason: str | None = None, now: datetime | None = None) -> DrillRun:
+    """Pause, resume (running again) or abort; the clock is re-anchored so drill time
+    stands still while paused."""
+    now = now or utcnow()
+    if run.state in ENDED:
+        raise GarrisonError(_("drill run {id} has ended ({s}); nothing to change").format(
+            id=run.id, s=run.state.value),
+            hint=_("`garrison drill report {id}` writes its report.").format(id=run.id))
+    if run.state is state:
+        raise GarrisonError(_("drill run {id} is already {s}").format(id=run.id, s=state.value))
+    at = drill_time(run, now)
+    run.anchor_drill, run.anchor_wall = at, now
+    run.state = state
+    if state in ENDED:
+        run.finished_at, run.drill_end = now, at
+    session.add(run)
+    _state_event(session, run, state.value, actor, now, {"reason": reason} if reason else None)
+    audit.record(session, actor=actor, action=f"drill.{state.value}", subject=f"drill:{run.id}",
+                 payload={"drill_at": round(at, 3), "reason": reason}, at=now)
+    return run
+
+
+def change_clock(session: Session, run: DrillRun, clock: ClockMode | None,
+                 auto: bool | None, *, actor: str, now: datetime | None = None) -> DrillRun:
+    """Carry on at the current drill time on another clock (audited)."""
+    now = now or utcnow()
+    at = drill_time(run, now)
+    before = {"clock": run.clock_mode, "speed": run.speed, "auto": run.auto}
+    if clock is not None:
+        run.clock_mode, run.speed = clock.mode, clock.speed
+    if auto is not None:
+        run.auto = auto
+    run.anchor_drill, run.anchor_wall = at, now
+    session.add(run)
+    after = {"clock": run.clock_mode, "speed": run.speed, "auto": run.auto}
+    _state_event(session, run, "clock", actor, now, {"from": before, "to": after})
+    audit.record(session, actor=actor, action="drill.clock_changed", subject=f"drill:{run.id}",
+                 payload={"drill_at": round(at, 3), "from": before, "to": after}, at=now)
+    return run
+
+
+# ------------------------------------------------------------------ inputs
+
+
+def _known_ids(pb: Playbook, clocks: Sequence[Any]) -> list[str]:
+    return ([s.id for s in pb.steps] + [p.id for p in pb.posts] + [e.id for e in pb.escalation]
+            + [c.id for c in clocks])
+
+
+def _check_names(loaded: LoadedPlaybook, team: str, step: str | None) -> None:
+    pb = loaded.playbook
+    if team not in pb.team_ids:
+        close = difflib.get_close_matches(team, pb.team_ids, n=1, cutoff=0.5)
+        raise GarrisonError(_("no team {t!r} in this drill{hint}").format(
+            t=team, hint=_(" (did you mean {c!r}?)").format(c=close[0]) if close else ""),
+            hint=_("Teams: {t}.").format(t=", ".join(pb.team_ids)))
+    ids = _known_ids(pb, loaded.clocks)
+    if step is not None and step not in ids:
+        close = difflib.get_close_matches(step, ids, n=1, cutoff=0.5)
+        raise GarrisonError(_("no step, post, escalation or clock {s!r} in this drill{hint}")
+                            .format(s=step, hint=_(" (did you mean {c!r}?)").format(c=close[0])
+                                    if close else ""),
+                            hint=_("`garrison drill status RUN` lists them."))
+
+
+def _stamp(run: DrillRun, now: datetime) -> float | None:
+    """Drill time for an input recorded now: the frozen clock of a paused run; left to
+    the engine if one is driving (it stamps it at its own current time, so nothing lands
+    in its past); else the clock's."""
+    if run.state is DrillState.paused:
+        return run.anchor_drill
+    return None if engine_alive(run, now) else drill_time(run, now)
+
+
+def record_response(session: Session, run: DrillRun, *, team: str, does: str, actor: str,
+                    step: str | None = None, note: str | None = None,
+                    level: str | None = None, now: datetime | None = None,
+                    key: str | None = None, drill_at: float | None = None) -> DrillEvent:
+    """A team did something (``drill respond``); scripted responses pass their own
+    ``key`` and ``drill_at``."""
+    import re
+    import uuid
+
+    now = now or utcnow()
+    loaded = playbook_of(run)
+    _check_names(loaded, team, step)
+    if not re.match(r"^[a-z][a-z0-9-]{0,47}$", does):
+        raise GarrisonError(_("{d!r} is not an action name: lower-case letters, digits and "
+                              "hyphens, e.g. {e}").format(d=does, e=", ".join(KNOWN_ACTIONS[:4])))
+    if level is not None and level not in CLASSIFY_LEVELS:
+        raise GarrisonError(_("--level {v!r}: use one of {levels}").format(
+            v=level, levels=", ".join(CLASSIFY_LEVELS)))
+    if level is not None and does != "classify":
+        raise GarrisonError(_("--level goes with --does classify"))
+    if run.state in ENDED and does != "lesson":
+        raise GarrisonError(_("drill run {id} has ended ({s}); only lessons can be added "
+                              "now (--does lesson)").format(id=run.id, s=run.state.value))
+    assert run.id is not None
+    event = DrillEvent(run_id=run.id, key=key or f"response:{uuid.uuid4().hex}",
+                       kind="response", input=True,
+                       drill_at=drill_at if drill_at is not None else (
+                           run.drill_end if run.state in ENDED else _stamp(run, now)),
+                       wall_at=now, team=team, step=step, action=does, actor=actor, note=note,
+                       data={"level": level} if level else {})
+    session.add(event)
+    session.flush()
+    audit.record(session, actor=actor, action="drill.response", subject=f"drill:{run.id}",
+                 payload={"team": team, "step": step, "does": does, "note": note,
+                          "level": level, "event": event.id}, at=now)
+    return event
+
+
+def record_adjustment(session: Session, run: DrillRun, *, team: str, points: float,
+                      reason: str, actor: str, now: datetime | None = None) -> DrillEvent:
+    """A referee's adjustment of a team's score, with the reason (audited)."""
+    import uuid
+
+    now = now or utcnow()
+    _check_names(playbook_of(run), team, None)
+    if not reason.strip():
+        raise GarrisonError(_("an adjustment needs a reason (--reason)"))
+    if not -10_000 <= points <= 10_000 or points == 0:
+        raise GarrisonError(_("--points must be a non-zero number between -10000 and 10000"))
+    assert run.id is not None
+    event = DrillEvent(run_id=run.id, key=f"adjust:{uuid.uuid4().hex}", kind="adjust",
+                       input=True,
+                       drill_at=run.drill_end if run.state in ENDED else _stamp(run, now),
+                       wall_at=now, team=team, actor=actor, note=reason.strip(),
+                       data={"points": points})
+    session.add(event)
+    session.flush()
+    audit.record(session, actor=actor, action="drill.adjusted", subject=f"drill:{run.id}",
+                 payload={"team": team, "points": points, "reason": reason.strip()}, at=now)
+    return event
+
+
+def record_input(session: Session, run: DrillRun, *, key: str, kind: str, at: float,
+                 step: str | None = None, team: str | None = None, action: str | None = None,
+                 note: str | None = None, data: dict[str, Any] | None = None,
+                 now: datetime | None = None) -> DrillEvent:
+    """An input the engine produced (an action's result, an automatic check)."""
+    assert run.id is not None
+    event = DrillEvent(run_id=run.id, key=key, kind=kind, input=True, drill_at=at,
+                       wall_at=now or utcnow(), team=team, step=step, action=action,
+                       actor="garrison", note=note, data=data or {})
+    session.add(event)
+    session.flush()
+    return event
+
+
+def as_input(event: DrillEvent) -> Input:
+    assert event.drill_at is not None
+    return Input(at=event.drill_at, kind=event.kind, key=event.key, team=event.team,
+                 step=event.step, does=event.action, level=event.data.get("level"),
+                 note=event.note, data=event.data)
+
+
+def stored_inputs(session: Session, run: DrillRun) -> list[DrillEvent]:
+    """Every input event of the run, stamped or not, in the order they were recorded."""
+    return list(session.exec(select(DrillEvent).where(
+        DrillEvent.run_id == run.id, col(DrillEvent.input).is_(True))
+        .order_by(col(DrillEvent.id))).all())
+
+
+def ordered(events: Sequence[DrillEvent]) -> list[DrillEvent]:
+    """Stamped inputs in drill-time order (ties: as recorded)."""
+    stamped = [e for e in events if e.drill_at is not None]
+    return sorted(stamped, key=lambda e: (e.drill_at or 0.0, e.id or 0))
+
+
+def input_keys(session: Session, run: DrillRun) -> set[str]:
+    return set(session.exec(select(DrillEvent.key).where(
+        DrillEvent.run_id == run.id, col(DrillEvent.input).is_(True))).all())
+
+
+def derived_horizon(session: Session, run: DrillRun) -> float:
+    """How far the last engine got: the latest drill time of a derived event."""
+    from sqlalchemy import func
+
+    value = session.exec(select(func.max(DrillEvent.drill_at)).where(
+        DrillEvent.run_id == run.id, col(DrillEvent.input).is_(False))).one()
+    return float(value or 0.0)
+
+
+def derived_keys(session: Session, run: DrillRun) -> set[str]:
+    return set(session.exec(select(DrillEvent.key).where(
+        DrillEvent.run_id == run.id, col(DrillEvent.input).is_(False))).all())
+
+
+def write_derived(session: Session, run: DrillRun, events: Sequence[Derived],
+                  known: set[str], now: datetime | None = None) -> list[Derived]:
+    """Store the derived events not stored yet; return those written."""
+    from sqlalchemy import insert
+
+    assert run.id is not None
+    now = now or utcnow()
+    written, rows = [], []
+    for d in events:
+        if d.key in known:
+            continue
+        known.add(d.key)
+        wall = wall_time(run, d.at) if run.speed > 0 and run.state is DrillState.running \
+            else now
+        rows.append({"run_id": run.id, "key": d.key, "kind": d.kind, "input": False,
+                     "drill_at": d.at, "wall_at": min(wall, now), "team": d.team,
+                     "step": d.step, "action": d.action, "actor": None, "note": d.note,
+                     "data": dict(d.data)})
+        written.append(d)
+    if rows:  # one executemany, not an ORM object per event
+        session.execute(insert(DrillEvent), rows)
+    return written
+
+
+# ------------------------------------------------------------------ replay
+
+
+@dataclass
+class Replay:
+    """A run's state recomputed from its stored inputs."""
+
+    run: DrillRun
+    loaded: LoadedPlaybook
+    sim: Sim
+    events: list[DrillEvent]
+    """Every stored event (inputs and derived), in recorded order."""
+
+
+def replay(session: Session, run: DrillRun, *, until: float | None = None) -> Replay:
+    """Feed a fresh simulation every stamped input; advance it to ``until`` (default:
+    where the run is now, or where it ended)."""
+    loaded = playbook_of(run)
+    sim = Sim(loaded.playbook, loaded.clocks)
+    all_events = list(session.exec(select(DrillEvent).where(DrillEvent.run_id == run.id)
+                                   .order_by(col(DrillEvent.id))).all())
+    inputs = ordered([e for e in all_events if e.input])
+    if until is None:
+        until = run.drill_end if run.drill_end is not None else drill_time(run)
+    for event in inputs:
+        if (event.drill_at or 0.0) <= until + 1e-6:
+            sim.apply(as_input(event))
+    sim.advance(max(until, sim.t))
+    return Replay(run, loaded, sim, all_events)
