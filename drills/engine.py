@@ -283,15 +283,24 @@ class Engine:
     # ------------------------------------------------------------ side effects
 
     def _run_actions(self) -> None:
+        """Run the requested actions. On the live clock an action takes the time it
+        takes; on a compressed clock (fast, step) the drill clock stands still while
+        it runs -- a 5-second scan must not eat 5 hours of a fast:3600 rehearsal -- so
+        a rehearsal's results do not depend on how fast the machine scans."""
         for step, fired_at in self.sim.pending_actions():
             started = utcnow()
             self._say(_("  {t}  running {a} for step {s} ...").format(
                 t=clock_text(fired_at), a=step.action, s=step.id))
+            with write_session(self.settings) as session:
+                before = self._now_drill(store.get_run(session, self.run_id))
             result = self._execute(step, started)
             with write_session(self.settings) as session:
                 fresh = store.get_run(session, self.run_id)
                 if f"result:{step.id}" in store.input_keys(session, fresh):
                     continue  # recorded already (by an engine that was then killed)
+                if fresh.clock_mode == "fast" and fresh.state is DrillState.running:
+                    fresh.anchor_drill, fresh.anchor_wall = before, utcnow()
+                    session.add(fresh)
                 at = self._now_drill(fresh)
                 event = store.record_input(session, fresh, key=f"result:{step.id}",
                                            kind="action-result", at=at, step=step.id,

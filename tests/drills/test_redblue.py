@@ -66,9 +66,13 @@ def test_step_clock_results_come_back_at_the_drill_time_their_action_fired(
 
     run_id = run_drill(sqlite_org, SHIPPED / "web-portal-redblue.yaml")
     with read_session(sqlite_org) as session:
-        events = {e.key: e.drill_at for e in session.exec(select(DrillEvent).where(
-            DrillEvent.run_id == run_id)).all()}
+        stored = session.exec(select(DrillEvent).where(DrillEvent.run_id == run_id)).all()
+        events = {e.key: e.drill_at for e in stored}
+        probe = next(e.data for e in stored if e.key == "result:probe")
     assert events["result:recon"] == events["action:recon"] == 0.0
+    # scapy's probe records what answered: the portal's address answers ICMP on loopback
+    assert {"address": PORTAL, "method": "icmp"} in probe["answered"]
+    assert probe["probed"] == 1
     assert events["result:probe"] == events["action:probe"]
     sim = replayed(sqlite_org, run_id).sim
     assert sim.finished and sim.pending_actions() == []

@@ -433,3 +433,27 @@ def test_wage_data_leak_fast_and_late(org: Settings) -> None:
         ("zj-jst", "province", "verdict:step:province-receipt:0", "medium"),
         ("zj-jst", "province", "verdict:escalation:to-province:0", "medium"),
         ("zj-jst", "province", "verdict:escalation:to-province:1", "medium")}
+
+
+@pytest.mark.parametrize("rehearsal", ["fast", "late"])
+@pytest.mark.parametrize("playbook_id", [
+    "web-portal-redblue", "ransomware-approval-tabletop", "site-accident-rumour",
+    "wage-data-leak"])
+def test_the_fast_clock_rehearses_exactly_as_the_step_clock(
+        sqlite_org: Settings, playbook_id: str, rehearsal: str) -> None:
+    """Every shipped playbook, on the fast clock (fast:200000: 12 h of drill time in
+    0.2 s) with its scripted responses, ends with the verdicts and scores of the step
+    clock: the scripted responses land at their drill times, and automated actions do
+    not eat drill time on a compressed clock."""
+    from tests.drills.helpers import SHIPPED, replayed, run_drill
+
+    script = SHIPPED / "rehearsals" / f"{playbook_id}.{rehearsal}.yaml"
+    stepped = run_drill(sqlite_org, playbook_id, responses=script, clock="step")
+    fast = run_drill(sqlite_org, playbook_id, responses=script, clock="fast:200000")
+    a, b = replayed(sqlite_org, stepped).sim, replayed(sqlite_org, fast).sim
+    assert b.finished and b.totals() == a.totals()
+    assert [(e.key, e.verdict, e.points) for e in b.expectations] == [
+        (e.key, e.verdict, e.points) for e in a.expectations]
+    assert {c: k.verdict for c, k in b.clocks.items()} == {
+        c: k.verdict for c, k in a.clocks.items()}
+    assert (b.level, round(b.heat())) == (a.level, round(a.heat()))
