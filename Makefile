@@ -47,6 +47,8 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/findings_bench.py
 	$(BIN)/python bench/drill_bench.py
+	$(BIN)/python bench/match_bench.py
+	$(BIN)/python bench/rotation_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

@@ -1,17 +1,789 @@
-"""``garrison experts`` (the expert pool arrives with issue 6)."""
+"""``garrison experts``: the roster, availability, on-call rotations, matching, assignments.
+
+Contact details are masked on every output path; ``--show-contacts`` unmasks them for
+an actor named in ``GARRISON_CONTACT_VIEWERS``, and each unmasked view is audited in
+the same transaction as the read.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
+from garrison.cli.context import console, err_console, open_db, print_json
 from garrison.i18n import _
 
-app = typer.Typer(
-    help=_("The expert pool: roster, on-call, matching. [dim](not yet available)[/dim]"),
-    no_args_is_help=True,
-)
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlmodel import Session
+
+    from expert_pool.matching import MatchResult
+    from expert_pool.roster import ExpertLine
+    from garrison.settings import Settings
+
+app = typer.Typer(help=_("The expert pool: roster, availability, on-call rotation, "
+                         "conflict-aware matching, assignments."), no_args_is_help=True)
+oncall_app = typer.Typer(help=_("On-call rotations: plan, who is on call, iCalendar export."),
+                         no_args_is_help=True)
+app.add_typer(oncall_app, name="oncall")
+
+ExpertArg = Annotated[str, typer.Argument(metavar="EXPERT", help=_(
+    "An expert id, e-mail, or a name only one expert has."))]
+JsonOpt = Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))]
+ContactsOpt = Annotated[bool, typer.Option("--show-contacts", help=_(
+    "Show phone and e-mail unmasked (only for actors in GARRISON_CONTACT_VIEWERS; "
+    "audited)."))]
+SkillOpt = Annotated[list[str] | None, typer.Option("--skill", "-s", metavar="SKILL[:LEVEL]",
+                                                   help=_(
+    "A skill, at least at LEVEL (1-3, default 1); repeat for more."))]
+CityOpt = Annotated[str | None, typer.Option("--city", help=_("A city."))]
+AtOpt = Annotated[str | None, typer.Option("--at", metavar="TIME", help=_(
+    "'YYYY-MM-DD HH:MM' (local time) or 'now' (default)."))]
 
 
-@app.callback()
-def experts() -> None:
-    """The expert pool: roster, on-call, matching (not yet available)."""
+def _skills(values: list[str] | None) -> tuple[tuple[str, int], ...]:
+    from expert_pool.vocab import parse_skill, skills
+    from garrison.errors import GarrisonError
+
+    known = skills()
+    out: dict[str, int] = {}
+    for raw in values or []:
+        for part in raw.split(","):
+            if not part.strip():
+                continue
+            try:
+                name, level = parse_skill(part, known)
+            except ValueError as exc:
+                raise GarrisonError(str(exc), hint=_("`garrison experts skills` lists the "
+                                                     "skills.")) from exc
+            out[name] = max(level, out.get(name, 0))
+    return tuple(out.items())
+
+
+def _when(value: str | None, settings: Settings, option: str) -> datetime:
+    from expert_pool.times import parse_when
+
+    return parse_when(value or "now", settings.timezone, option=option)
+
+
+@contextmanager
+def _viewing(settings: Settings, show_contacts: bool) -> Iterator[Session]:
+    """A session to read experts in: a write transaction when contacts are shown, so the
+    view and its audit event commit together."""
+    from garrison.db import read_session, write_session
+
+    if show_contacts:
+        from expert_pool.contacts import check_right
+
+        check_right(settings)
+        with write_session(settings) as session:
+            yield session
+    else:
+        with read_session(settings) as session:
+            yield session
+
+
+def _audit_view(session: Session, settings: Settings, show_contacts: bool, ids: list[int],
+                where: str) -> None:
+    if show_contacts and ids:
+        from expert_pool.contacts import record_view
+
+        record_view(session, settings, ids, where)
+
+
+# ------------------------------------------------------------------ roster
+
+
+@app.command("import")
+def import_(ctx: typer.Context,
+            file: Annotated[Path, typer.Argument(metavar="FILE", help=_(
+                "A roster: CSV (UTF-8, English or Chinese headers) or YAML."))],
+            dry_run: Annotated[bool, typer.Option("--dry-run", help=_(
+                "Check and show what would change; write nothing."))] = False) -> None:
+    """Add and update experts from a roster file (CSV or YAML).
+
+    Re-import updates by e-mail, else name + organisation. Every bad row is reported
+    with its line; nothing is written unless the whole file is good."""
+    from expert_pool.roster import import_roster
+    from expert_pool.roster_file import load_roster
+    from garrison.db import write_session
+
+    records = load_roster(file)
+    settings = open_db(ctx)
+    with write_session(settings) as session:
+        result = import_roster(session, records, actor=settings.actor, source=file)
+        if dry_run:
+            session.rollback()
+    out = console()
+    for name, fields in result.updated.items():
+        out.print(_("  updated {name}: {fields}").format(name=name, fields=", ".join(fields)),
+                  markup=False)
+    out.print((_("Dry run: would add {a}, update {u}, leave {k} unchanged.") if dry_run else
+               _("Added {a}, updated {u}, unchanged {k} expert(s) from {f}.")).format(
+        a=len(result.added), u=len(result.updated), k=result.unchanged, f=file),
+        markup=False)
+
+
+@app.command()
+def skills(as_json: JsonOpt = False) -> None:
+    """The skills vocabulary (extend it with GARRISON_SKILLS_FILE)."""
+    from rich.table import Table
+
+    from expert_pool.vocab import skills as known
+
+    vocabulary = known()
+    if as_json:
+        print_json([{"skill": s.name, "zh": s.zh, "description": s.description}
+                    for s in vocabulary.values()])
+        return
+    table = Table(_("skill"), _("中文"), _("covers"))
+    for s in vocabulary.values():
+        table.add_row(s.name, s.zh, s.description)
+    console().print(table)
+    console().print(_("Levels: 1 working knowledge, 2 practitioner, 3 recognised expert."))
+
+
+@app.command("list")
+def list_(ctx: typer.Context, skill: SkillOpt = None, city: CityOpt = None,
+          available_at: Annotated[str | None, typer.Option(
+              "--available-at", metavar="TIME", help=_(
+                  "Not on leave at this time ('YYYY-MM-DD HH:MM' or 'now')."))] = None,
+          cert: Annotated[str | None, typer.Option("--cert", help=_(
+              "Holding this certification, unexpired."))] = None,
+          text: Annotated[str | None, typer.Option("--text", help=_(
+              "Words in the name or organisation."))] = None,
+          all_: Annotated[bool, typer.Option("--all", help=_(
+              "Retired experts too."))] = False,
+          as_json: JsonOpt = False, show_contacts: ContactsOpt = False) -> None:
+    """Experts matching the filters (contacts masked)."""
+    from expert_pool.export import record
+    from expert_pool.roster import ExpertFilter, list_experts
+
+    settings = open_db(ctx)
+    f = ExpertFilter(skills=_skills(skill), city=city,
+                     available_at=_when(available_at, settings, "--available-at")
+                     if available_at else None, cert=cert, include_retired=all_, text=text)
+    with _viewing(settings, show_contacts) as session:
+        lines = list_experts(session, f)
+        _audit_view(session, settings, show_contacts, [ln.expert.id or 0 for ln in lines],
+                    "experts list")
+    if as_json:
+        print_json([record(ln, show_contacts=show_contacts) for ln in lines])
+        return
+    _render_lines(lines, show_contacts, settings.timezone)
+
+
+def _render_lines(lines: list[ExpertLine], show_contacts: bool, tz: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from expert_pool.export import record, skills_text
+    from expert_pool.times import local_text
+
+    if not lines:
+        console().print(_("No experts match."))
+        return
+    table = Table(_("id"), _("name"), _("organisation"), _("city"), _("skills"),
+                  _("certifications"), _("phone"), _("e-mail"), _("load"), _("status"))
+    for line in lines:
+        rec = record(line, show_contacts=show_contacts)
+        e = line.expert
+        status = _("retired") if not e.active else (
+            _("away until {t}").format(t=local_text(line.away.ends, tz)) if line.away
+            else _("available"))
+        table.add_row(str(e.id), escape(e.name), escape(e.organisation), escape(e.city or ""),
+                      skills_text(e.skills), ", ".join(c["name"] for c in e.certifications),
+                      rec["phone"] or "", escape(rec["email"] or ""), str(line.load), status)
+    console().print(table)
+    console().print(_("{n} expert(s). Contacts {m}.").format(
+        n=len(lines), m=_("shown (audited)") if show_contacts else _("masked")))
+
+
+@app.command()
+def show(ctx: typer.Context, expert: ExpertArg, as_json: JsonOpt = False,
+         show_contacts: ContactsOpt = False) -> None:
+    """One expert: skills, certifications, contacts (masked), leave, assignments."""
+    from expert_pool.assignments import assignments_of
+    from expert_pool.export import record
+    from expert_pool.roster import (
+        ExpertLine,
+        busy_at,
+        get_expert,
+        open_loads,
+        periods_of,
+        unit_codes,
+    )
+
+    settings = open_db(ctx)
+    with _viewing(settings, show_contacts) as session:
+        e = get_expert(session, expert)
+        assert e.id is not None
+        line = ExpertLine(e, unit_codes(session).get(e.home_unit_id or -1),
+                          open_loads(session, [e.id]).get(e.id, 0),
+                          busy_at(session, _when(None, settings, "--at"), [e.id]).get(e.id))
+        periods = periods_of(session, e.id)
+        assignments = assignments_of(session, e.id)
+        _audit_view(session, settings, show_contacts, [e.id], "experts show")
+    rec = record(line, show_contacts=show_contacts)
+    rec["unavailability"] = [{"id": p.id, "starts": p.starts.isoformat(),
+                              "ends": p.ends.isoformat(), "reason": p.reason} for p in periods]
+    rec["assignments"] = [{"id": a.id, "role": a.role.value, "finding": a.finding_id,
+                           "drill_run": a.drill_run_id, "open": a.open,
+                           "created_at": a.created_at.isoformat(),
+                           "override_reason": a.override_reason} for a in assignments]
+    if as_json:
+        print_json(rec)
+        return
+    _render_show(rec, settings.timezone)
+
+
+def _certs_dated(certs: list[dict[str, Any]]) -> str:
+    from datetime import date
+
+    out = []
+    for c in certs:
+        text = f"{c['name']}:{c['expires']}" if c.get("expires") else str(c["name"])
+        if c.get("expires") and date.fromisoformat(str(c["expires"])) < date.today():
+            text += " " + _("(expired)")
+        out.append(text)
+    return "; ".join(out)
+
+
+def _render_show(rec: dict[str, Any], tz: str) -> None:
+    from datetime import datetime
+
+    from rich.markup import escape
+
+    from expert_pool.export import skills_text
+    from expert_pool.times import local_text
+
+    out = console()
+    out.print(f"[bold]#{rec['id']} {escape(rec['name'])}[/bold] · {escape(rec['organisation'])}"
+              + ("" if rec["active"] else f" [red]{_('retired')}[/red]"))
+    rows = [(_("home unit"), rec["home_unit"] or "-"), (_("city"), rec["city"] or "-"),
+            (_("skills"), skills_text(rec["skills"]) or "-"),
+            (_("certifications"), _certs_dated(rec["certifications"]) or "-"),
+            (_("clearance"), rec["clearance"] or "-"),
+            (_("languages"), ", ".join(rec["languages"]) or "-"),
+            (_("phone"), rec["phone"] or "-"), (_("e-mail"), rec["email"] or "-"),
+            (_("open assignments"), str(rec["load"])), (_("notes"), rec["notes"] or "-")]
+    for label, value in rows:
+        out.print(f"  {label:<18} {escape(str(value))}")
+    if rec["unavailability"]:
+        out.print(_("Unavailable:"))
+        for p in rec["unavailability"]:
+            out.print(f"  #{p['id']} {local_text(datetime.fromisoformat(p['starts']), tz)} → "
+                      f"{local_text(datetime.fromisoformat(p['ends']), tz)} "
+                      f"{escape(p['reason'] or '')}")
+    if rec["assignments"]:
+        out.print(_("Assignments:"))
+        for a in rec["assignments"]:
+            what = (_("finding #{id}").format(id=a["finding"]) if a["finding"]
+                    else _("drill run #{id}").format(id=a["drill_run"]))
+            state = _("open") if a["open"] else _("released")
+            extra = (" " + _("(conflict overridden: {r})").format(r=a["override_reason"])
+                     if a["override_reason"] else "")
+            out.print(f"  #{a['id']} {a['role']} · {what} · {state}{escape(extra)}")
+
+
+def _record_from(values: dict[str, str], source: str) -> Any:
+    from expert_pool.roster_file import record_from_values
+
+    return record_from_values(values, source)
+
+
+@app.command()
+def add(ctx: typer.Context,
+        name: Annotated[str, typer.Option("--name", help=_("Full name."))],
+        organisation: Annotated[str, typer.Option("--organisation", "--org", help=_(
+            "Employer."))],
+        home_unit: Annotated[str | None, typer.Option("--home-unit", help=_(
+            "The unit code, if a bureau employs the expert (conflict of interest)."))] = None,
+        city: CityOpt = None,
+        skill: Annotated[str | None, typer.Option("--skills", metavar="web:3;forensics:2",
+                                                  help=_("Skills with levels."))] = None,
+        cert: Annotated[str | None, typer.Option("--certs", metavar="CISP:2028-06-30;OSCP",
+                                                 help=_("Certifications, expiry optional."))
+                        ] = None,
+        phone: Annotated[str | None, typer.Option("--phone")] = None,
+        email: Annotated[str | None, typer.Option("--email")] = None,
+        languages: Annotated[str | None, typer.Option("--languages", metavar="zh;en")] = None,
+        clearance: Annotated[str | None, typer.Option("--clearance")] = None,
+        notes: Annotated[str | None, typer.Option("--notes")] = None) -> None:
+    """Add one expert."""
+    from expert_pool.roster import add_expert
+    from garrison.db import write_session
+
+    values = {k: v for k, v in {
+        "name": name, "organisation": organisation, "home_unit": home_unit, "city": city,
+        "skills": skill, "certifications": cert, "phone": phone, "email": email,
+        "languages": languages, "clearance": clearance, "notes": notes}.items() if v is not None}
+    rec = _record_from(values, "experts add")
+    settings = open_db(ctx)
+    with write_session(settings) as session:
+        expert = add_expert(session, rec, actor=settings.actor)
+    console().print(_("Added expert #{id} {name}.").format(id=expert.id, name=expert.name),
+                    markup=False)
+
+
+@app.command()
+def edit(ctx: typer.Context, expert: ExpertArg,
+         name: Annotated[str | None, typer.Option("--name")] = None,
+         organisation: Annotated[str | None, typer.Option("--organisation", "--org")] = None,
+         home_unit: Annotated[str | None, typer.Option("--home-unit", help=_(
+             "A unit code; '-' clears it."))] = None,
+         city: CityOpt = None,
+         skill: Annotated[str | None, typer.Option("--skills", metavar="web:3;forensics:2",
+                                                   help=_("Replaces the skills."))] = None,
+         cert: Annotated[str | None, typer.Option("--certs", metavar="CISP:2028-06-30;OSCP",
+                                                  help=_("Replaces the certifications."))
+                         ] = None,
+         phone: Annotated[str | None, typer.Option("--phone")] = None,
+         email: Annotated[str | None, typer.Option("--email")] = None,
+         languages: Annotated[str | None, typer.Option("--languages")] = None,
+         clearance: Annotated[str | None, typer.Option("--clearance")] = None,
+         notes: Annotated[str | None, typer.Option("--notes")] = None,
+         active: Annotated[bool | None, typer.Option("--active/--retired", help=_(
+             "Bring a retired expert back, or retire."))] = None) -> None:
+    """Change an expert's fields (only those given)."""
+    from expert_pool.roster import edit_expert, get_expert
+    from garrison.db import write_session
+
+    given = {k: v for k, v in {
+        "name": name, "organisation": organisation, "city": city, "skills": skill,
+        "certifications": cert, "phone": phone, "email": email, "languages": languages,
+        "clearance": clearance, "notes": notes}.items() if v is not None}
+    settings = open_db(ctx)
+    with write_session(settings) as session:
+        current = get_expert(session, expert)
+        base = {"name": current.name, "organisation": current.organisation}
+        rec = _record_from({**base, **given}, "experts edit")
+        changes: dict[str, Any] = {k: getattr(rec, k) for k in given}
+        if home_unit is not None:
+            changes["home_unit"] = None if home_unit == "-" else home_unit
+        if active is not None:
+            changes["active"] = active
+        e, changed = edit_expert(session, str(current.id), changes, actor=settings.actor)
+    console().print(
+        _("Expert #{id} {name}: changed {fields}.").format(
+            id=e.id, name=e.name, fields=", ".join(changed)) if changed
+        else _("Nothing to change."), markup=False)
+
+
+@app.command()
+def retire(ctx: typer.Context, expert: ExpertArg,
+           reason: Annotated[str | None, typer.Option("--reason")] = None) -> None:
+    """Take an expert out of matching and rotations (history stays)."""
+    from expert_pool.roster import retire_expert
+    from garrison.db import write_session
+
+    settings = open_db(ctx)
+    with write_session(settings) as session:
+        e = retire_expert(session, expert, actor=settings.actor, reason=reason)
+    console().print(_("Retired expert #{id} {name}.").format(id=e.id, name=e.name),
+                    markup=False)
+
+
+@app.command()
+def away(ctx: typer.Context, expert: ExpertArg,
+         from_: Annotated[str, typer.Option("--from", metavar="TIME", help=_(
+             "'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM' (local time)."))],
+         to: Annotated[str, typer.Option("--to", metavar="TIME", help=_(
+             "The end; a bare date means to the end of that day."))],
+         reason: Annotated[str | None, typer.Option("--reason", help=_(
+             "Leave, travel, ..."))] = None) -> None:
+    """Record a period an expert cannot be called (leave, travel)."""
+    from datetime import timedelta
+
+    from expert_pool.roster import add_unavailability
+    from expert_pool.times import parse_when
+    from garrison.db import write_session
+
+    settings = open_db(ctx)
+    starts = parse_when(from_, settings.timezone, option="--from")
+    ends = parse_when(to, settings.timezone, option="--to")
+    if len(to.strip()) == 10:  # a bare date: through the end of that day
+        ends += timedelta(days=1)
+    with write_session(settings) as session:
+        period = add_unavailability(session, expert, starts=starts, ends=ends, reason=reason,
+                                    actor=settings.actor)
+    console().print(_("Recorded unavailability #{id}.").format(id=period.id))
+
+
+@app.command()
+def back(ctx: typer.Context, period: Annotated[int, typer.Argument(metavar="PERIOD", help=_(
+        "An unavailability id (see `experts show`)."))]) -> None:
+    """Remove an unavailability period."""
+    from expert_pool.roster import remove_unavailability
+    from garrison.db import write_session
+
+    settings = open_db(ctx)
+    with write_session(settings) as session:
+        remove_unavailability(session, period, actor=settings.actor)
+    console().print(_("Removed unavailability #{id}.").format(id=period))
+
+
+# ------------------------------------------------------------------ matching, assignments
+
+
+@app.command()
+def match(ctx: typer.Context, skill: SkillOpt = None, city: CityOpt = None,
+          for_unit: Annotated[str | None, typer.Option("--for-unit", metavar="UNIT", help=_(
+              "The unit under review: its staff and its sub-units' are excluded."))] = None,
+          count: Annotated[int, typer.Option("--count", "-n", min=1, help=_(
+              "How many to propose."))] = 5,
+          at: AtOpt = None,
+          explain: Annotated[bool, typer.Option("--explain", help=_(
+              "List the excluded experts with the reason."))] = False,
+          as_json: JsonOpt = False, show_contacts: ContactsOpt = False) -> None:
+    """Rank available, unconflicted experts: skill coverage, same city, load, certs."""
+    import os
+
+    from expert_pool.masking import mask_email, mask_phone
+    from garrison.errors import GarrisonError
+
+    wanted = _skills(skill)
+    if not wanted:
+        raise GarrisonError(_("give at least one --skill SKILL[:LEVEL]"),
+                            hint=_("e.g. garrison experts match --skill forensics:2 "
+                                   "--for-unit hz-jw"))
+    result = None
+    if not show_contacts and not os.environ.get("GARRISON_NO_QUICK"):
+        result = _quick_match(ctx, wanted, city, for_unit, count, at)
+    if result is None:
+        from expert_pool.assignments import find_matches
+
+        settings = open_db(ctx)
+        moment = _when(at, settings, "--at")
+        with _viewing(settings, show_contacts) as session:
+            result = find_matches(session, skills=wanted, city=city, unit=for_unit,
+                                  count=count, at=moment, tz=settings.timezone)
+            _audit_view(session, settings, show_contacts,
+                        [m.candidate.id for m in result.ranked], "experts match")
+    contacts = {m.candidate.id: (m.candidate.phone, m.candidate.email) if show_contacts
+                else (mask_phone(m.candidate.phone), mask_email(m.candidate.email))
+                for m in result.ranked}
+    if as_json:
+        print_json(_match_json(result, contacts, explain))
+        return
+    _render_match(result, contacts, explain, wanted)
+
+
+def _quick_match(ctx: typer.Context, wanted: tuple[tuple[str, int], ...], city: str | None,
+                 unit: str | None, count: int, at: str | None) -> MatchResult | None:
+    """The match without loading the ORM, when that road can answer (see expert_pool.quick)."""
+    import os
+    from zoneinfo import ZoneInfo
+
+    from expert_pool.quick import quick_match
+    from expert_pool.times import parse_when
+    from garrison.cli.context import state
+    from garrison.dburl import resolve_db_url
+
+    tz = os.environ.get("GARRISON_TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(tz)
+        url = resolve_db_url(state(ctx).db)
+    except (ValueError, KeyError):
+        return None  # the full path reports the bad setting
+    moment = parse_when(at or "now", tz, option="--at")
+    return quick_match(url, skills=wanted, city=city, unit=unit, count=count, at=moment, tz=tz)
+
+
+def _match_json(result: MatchResult, contacts: dict[int, tuple[str | None, str | None]],
+                explain: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "considered": result.considered, "eligible": result.eligible,
+        "unqualified": result.unqualified, "notes": result.notes,
+        "ranked": [{
+            "rank": i, "id": m.candidate.id, "name": m.candidate.name,
+            "organisation": m.candidate.organisation, "city": m.candidate.city,
+            "coverage": round(m.coverage, 3), "covered": list(m.covered),
+            "short": list(m.short), "same_city": m.same_city, "load": m.candidate.load,
+            "certifications": list(m.candidate.certs), "skills": dict(m.candidate.skills),
+            "phone": contacts.get(m.candidate.id, (None, None))[0],
+            "email": contacts.get(m.candidate.id, (None, None))[1],
+        } for i, m in enumerate(result.ranked, start=1)],
+        "excluded_count": len(result.excluded),
+    }
+    if explain:
+        out["excluded"] = [{"id": x.candidate.id, "name": x.candidate.name,
+                            "home_unit": x.candidate.home_unit, "reasons": list(x.reasons)}
+                           for x in result.excluded]
+    return out
+
+
+def _render_match(result: MatchResult, contacts: dict[int, tuple[str | None, str | None]],
+                  explain: bool, wanted: tuple[tuple[str, int], ...]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = console()
+    for note in result.notes:
+        out.print(f"[yellow]{escape(note)}[/yellow]")
+    if not result.ranked:
+        out.print(_("Nobody available matches {s}.").format(
+            s=", ".join(f"{s}:{level}" for s, level in wanted)))
+    else:
+        table = Table("#", _("id"), _("name"), _("organisation"), _("city"), _("covers"),
+                      _("load"), _("certifications"), _("phone"), _("e-mail"))
+        for i, m in enumerate(result.ranked, start=1):
+            c = m.candidate
+            covers = ", ".join(f"{s}:{c.skills.get(s, 0)}" for s, _level in wanted)
+            if m.short:
+                covers += " [yellow]" + _("(short: {s})").format(s=", ".join(m.short)) + "[/]"
+            phone, email = contacts.get(c.id, (None, None))
+            table.add_row(str(i), str(c.id), escape(c.name), escape(c.organisation),
+                          escape(c.city or "") + (" ✓" if m.same_city else ""), covers,
+                          str(c.load), ", ".join(c.certs), phone or "", escape(email or ""))
+        out.print(table)
+    summary = _("{e} eligible of {n} experts; {x} excluded; {u} without the skills.").format(
+        e=result.eligible, n=result.considered, x=len(result.excluded), u=result.unqualified)
+    out.print(summary)
+    if explain and result.excluded:
+        out.print(_("Excluded:"))
+        for x in result.excluded:
+            out.print(f"  #{x.candidate.id} {escape(x.candidate.name)}: "
+                      f"{escape('; '.join(x.reasons))}")
+    elif result.excluded:
+        out.print(_("[dim]--explain says why each excluded expert is out.[/dim]"))
+
+
+@app.command()
+def assign(ctx: typer.Context, expert: ExpertArg,
+           role: Annotated[str, typer.Option("--role", help=_(
+               "referee, evaluator or responder."))],
+           finding: Annotated[int | None, typer.Option("--finding", metavar="ID")] = None,
+           drill: Annotated[int | None, typer.Option("--drill", metavar="RUN")] = None,
+           override: Annotated[str | None, typer.Option("--override", metavar="REASON", help=_(
+               "Assign despite a conflict of interest or absence; the reason is audited."))
+                               ] = None) -> None:
+    """Call an expert in on a finding or a drill run (audited).
+
+    A conflict of interest or an absence is refused unless overridden with a reason."""
+    from expert_pool.assignments import assign as do_assign
+    from garrison.db import write_session
+    from garrison.errors import GarrisonError
+    from garrison.models import AssignmentRole
+
+    roles = [r.value for r in AssignmentRole]
+    if role not in roles:
+        raise GarrisonError(_("unknown role {r!r}").format(r=role),
+                            hint=_("Use one of: {a}.").format(a=", ".join(roles)))
+    settings = open_db(ctx)
+    with write_session(settings) as session:
+        a = do_assign(session, expert, role=AssignmentRole(role), actor=settings.actor,
+                      finding_id=finding, run_id=drill, override=override,
+                      tz=settings.timezone)
+    what = (_("finding #{id}").format(id=a.finding_id) if a.finding_id
+            else _("drill run #{id}").format(id=a.drill_run_id))
+    console().print(_("Assignment #{id}: expert #{e} is {role} on {what}.").format(
+        id=a.id, e=a.expert_id, role=a.role.value, what=what), markup=False)
+    if a.override_reason:
+        err_console().print(_("[yellow]Conflict overridden: {r}[/yellow]").format(
+            r=a.override_reason))
+
+
+@app.command()
+def release(ctx: typer.Context, assignment: Annotated[int, typer.Argument(
+        metavar="ASSIGNMENT")]) -> None:
+    """Close an assignment (it stops counting towards the expert's load)."""
+    from expert_pool.assignments import release as do_release
+    from garrison.db import write_session
+
+    settings = open_db(ctx)
+    with write_session(settings) as session:
+        do_release(session, assignment, actor=settings.actor)
+    console().print(_("Released assignment #{id}.").format(id=assignment))
+
+
+@app.command()
+def export(ctx: typer.Context,
+           fmt: Annotated[str, typer.Option("--format", "-f", help=_("csv, xlsx or json."))],
+           output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE")],
+           skill: SkillOpt = None, city: CityOpt = None,
+           all_: Annotated[bool, typer.Option("--all", help=_(
+               "Retired experts too."))] = False,
+           show_contacts: ContactsOpt = False) -> None:
+    """Write the roster (contacts masked unless --show-contacts by an authorised actor)."""
+    from expert_pool.export import export_roster
+    from expert_pool.roster import ExpertFilter, list_experts
+
+    settings = open_db(ctx)
+    wanted = _skills(skill)
+    f = ExpertFilter(skills=wanted, city=city, include_retired=all_)
+    filters = {"skills": [f"{s}:{level}" for s, level in wanted], "city": city,
+               "all": all_}
+    if show_contacts:
+        from expert_pool.contacts import check_right
+
+        check_right(settings)
+    from garrison.db import write_session
+
+    with write_session(settings) as session:
+        n = export_roster(session, list_experts(session, f), fmt=fmt, path=output,
+                          settings=settings, show_contacts=show_contacts, filters=filters)
+    console().print(_("Wrote {n} expert(s) to {p} (contacts {m}).").format(
+        n=n, p=output, m=_("shown, audited") if show_contacts else _("masked")), markup=False)
+
+
+# ------------------------------------------------------------------ on-call
+
+
+@oncall_app.command("plan")
+def oncall_plan(ctx: typer.Context,
+                from_: Annotated[str, typer.Option("--from", metavar="YYYY-MM-DD")],
+                to: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD")],
+                per_shift: Annotated[int, typer.Option("--per-shift", min=1, help=_(
+                    "Experts on each shift."))] = 1,
+                require: Annotated[list[str] | None, typer.Option(
+                    "--require-skill", metavar="SKILL[:LEVEL]", help=_(
+                        "Someone with it on every shift; repeat for more."))] = None,
+                pattern: Annotated[str | None, typer.Option("--shifts", metavar="HH:MM-HH:MM,...",
+                                                            help=_(
+                    "The day's shifts in local time (default 08:00-20:00,20:00-08:00)."))
+                                   ] = None,
+                min_rest: Annotated[float, typer.Option("--min-rest", metavar="HOURS", min=0,
+                                                        help=_(
+                    "Least time off between two shifts of one person."))] = 8.0,
+                replace: Annotated[bool, typer.Option("--replace", help=_(
+                    "Replace a saved plan that overlaps the period."))] = False,
+                seed: Annotated[int, typer.Option("--seed", help=_(
+                    "Tie-break seed (same seed, same plan)."))] = 0) -> None:
+    """Build and save a fair on-call rotation.
+
+    Every shift covered, required skills on every shift, nobody double-booked or on
+    leave, the load spread evenly (the spread is reported)."""
+    from expert_pool import oncall
+    from expert_pool.rotation import DEFAULT_PATTERN
+    from expert_pool.times import parse_day
+    from garrison.db import write_session
+
+    settings = open_db(ctx)
+    first, last = parse_day(from_, option="--from"), parse_day(to, option="--to")
+    with write_session(settings) as session:
+        result = oncall.plan(session, first_day=first, last_day=last, per_shift=per_shift,
+                             require=_skills(require), actor=settings.actor,
+                             tz=settings.timezone, pattern=pattern or DEFAULT_PATTERN,
+                             replace=replace, seed=seed, rest_hours=min_rest)
+    spread = result.plan.spread
+    out = console()
+    out.print(_("Saved on-call plan #{id}: {n} shifts from {f} to {t}, {p} per shift.").format(
+        id=result.plan.id, n=result.shifts, f=first, t=last, p=per_shift), markup=False)
+    if result.replaced:
+        out.print(_("Replaced plan(s): {ids}").format(ids=", ".join(map(str, result.replaced))))
+    counts = {int(k): v for k, v in spread["shifts"].items()}
+    out.print(_("Load: {lo}-{hi} shifts per expert (spread {s}) over {w} expert(s) who could "
+                "take a shift; {u} could take none (away throughout, or ruled out by the "
+                "required skills).").format(
+        lo=spread["min"], hi=spread["max"], s=spread["spread"],
+        w=len(counts) - len(spread.get("unavailable", [])),
+        u=len(spread.get("unavailable", []))), markup=False)
+
+
+@oncall_app.command("show")
+def oncall_show(ctx: typer.Context, at: AtOpt = None, as_json: JsonOpt = False,
+                show_contacts: ContactsOpt = False) -> None:
+    """Who is on call at a time (default now)."""
+    from expert_pool.contacts import mask_email, mask_phone
+    from expert_pool.oncall import on_call
+    from expert_pool.times import local_text
+
+    settings = open_db(ctx)
+    moment = _when(at, settings, "--at")
+    with _viewing(settings, show_contacts) as session:
+        now = on_call(session, moment)
+        if now is not None:
+            _audit_view(session, settings, show_contacts,
+                        [e.id for e in now.experts if e.id is not None], "experts oncall show")
+    tz = settings.timezone
+    people = [] if now is None else [{
+        "id": e.id, "name": e.name, "organisation": e.organisation,
+        "phone": e.phone if show_contacts else mask_phone(e.phone),
+        "email": e.email if show_contacts else mask_email(e.email)} for e in now.experts]
+    if as_json:
+        print_json({"at": moment.isoformat(), "plan": now.plan_id if now else None,
+                    "starts": now.starts.isoformat() if now else None,
+                    "ends": now.ends.isoformat() if now else None, "experts": people})
+        return
+    out = console()
+    if now is None:
+        out.print(_("Nobody is on call at {t}: no plan covers it.").format(
+            t=local_text(moment, tz)), markup=False)
+        out.print(_("Make one: garrison experts oncall plan --from YYYY-MM-DD --to YYYY-MM-DD"),
+                  markup=False)
+        raise typer.Exit(1)
+    out.print(_("On call {s} to {e} (plan #{p}):").format(
+        s=local_text(now.starts, tz), e=local_text(now.ends, tz), p=now.plan_id),
+        markup=False)
+    for p in people:
+        out.print(f"  #{p['id']} {p['name']} · {p['organisation']} · {p['phone'] or '-'} · "
+                  f"{p['email'] or '-'}", markup=False)
+
+
+@oncall_app.command("plans")
+def oncall_plans(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Saved rotations."""
+    from rich.table import Table
+    from sqlmodel import col, select
+
+    from expert_pool.times import local_text
+    from garrison.db import read_session
+    from garrison.models import OnCallPlan
+
+    settings = open_db(ctx)
+    with read_session(settings) as session:
+        plans = list(session.exec(select(OnCallPlan).order_by(col(OnCallPlan.starts))))
+    if as_json:
+        print_json([{"id": p.id, "starts": p.starts.isoformat(), "ends": p.ends.isoformat(),
+                     "per_shift": p.per_shift, "request": p.request,
+                     "spread": p.spread["spread"], "actor": p.actor} for p in plans])
+        return
+    if not plans:
+        console().print(_("No on-call plans yet."))
+        return
+    table = Table(_("plan"), _("from"), _("to"), _("per shift"), _("required"), _("spread"),
+                  _("by"))
+    for p in plans:
+        table.add_row(str(p.id), local_text(p.starts, settings.timezone),
+                      local_text(p.ends, settings.timezone), str(p.per_shift),
+                      ", ".join(p.request.get("require", [])) or "-",
+                      str(p.spread["spread"]), p.actor)
+    console().print(table)
+
+
+@oncall_app.command("export")
+def oncall_export(ctx: typer.Context,
+                  output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE.ics")],
+                  plan_id: Annotated[int | None, typer.Option("--plan", metavar="ID", help=_(
+                      "Default: the newest plan."))] = None,
+                  show_contacts: ContactsOpt = False) -> None:
+    """Write a rotation as iCalendar (.ics): one event per shift."""
+    from expert_pool.oncall import export_ics
+    from garrison.db import write_session
+
+    settings = open_db(ctx)
+    if show_contacts:
+        from expert_pool.contacts import check_right
+
+        check_right(settings)
+    with write_session(settings) as session:
+        n = export_ics(session, plan_id, output, actor=settings.actor,
+                       show_contacts=show_contacts)
+        if show_contacts:
+            from sqlmodel import select
+
+            from expert_pool.contacts import record_view
+            from expert_pool.oncall import latest_plan
+            from garrison.models import OnCallShift
+
+            record_id = latest_plan(session, plan_id).id
+            ids = list(session.exec(select(OnCallShift.expert_id).where(
+                OnCallShift.plan_id == record_id).distinct()))
+            record_view(session, settings, ids, f"oncall export:{output}")
+    console().print(_("Wrote {n} shift(s) to {p}.").format(n=n, p=output), markup=False)

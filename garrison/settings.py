@@ -49,6 +49,23 @@ class Settings(BaseSettings):
     """Multiplier applied to those deadlines."""
     accepted_risk_max_days: int = Field(default=365, ge=1)
     """The furthest a risk acceptance may run before it must be renewed."""
+    contact_viewers: list[str] = Field(default_factory=list)
+    """Actors allowed to see experts' phone numbers and e-mail unmasked (JSON in
+    ``GARRISON_CONTACT_VIEWERS``); every unmasked view is audited."""
+    timezone: str = "Asia/Shanghai"
+    """The local time zone for on-call shift patterns and dates given without a zone."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(_("unknown time zone {z!r} (e.g. Asia/Shanghai)").format(
+                z=value)) from exc
+        return value
 
     @field_validator("db")
     @classmethod

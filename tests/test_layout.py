@@ -43,24 +43,41 @@ def test_help_does_not_import_the_heavy_libraries() -> None:
     assert result.stderr.strip() == "[]"
 
 
-def test_findings_list_reads_without_the_orm(tmp_path: Path) -> None:
-    """The office's most frequent command takes the quick path (``findings.quick``):
-    no SQLAlchemy, SQLModel or pydantic-settings -- half a second of start-up saved."""
+HEAVY = "{'sqlalchemy', 'sqlmodel', 'alembic', 'pydantic_settings', 'textual'}"
+
+
+def _run_on_fresh_db(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``garrison ARGS`` in a child on a migrated, empty SQLite database; stderr is
+    the list of heavy modules it loaded."""
     from garrison import db
     from garrison.settings import Settings
 
     url = f"sqlite:///{tmp_path / 'g.db'}"
     db.upgrade(Settings(db=url))
     db.dispose_engines()
-    result = subprocess.run(
+    argv = ["garrison", "--db", url, *args]
+    return subprocess.run(
         [sys.executable, "-c",
          "import sys\nfrom garrison.cli.main import main\n"
-         f"sys.argv = ['garrison', '--db', {url!r}, 'findings', 'list', '--overdue']\n"
+         f"sys.argv = {argv!r}\n"
          "try:\n    main()\nexcept SystemExit:\n    pass\n"
-         "heavy = {'sqlalchemy', 'sqlmodel', 'alembic', 'pydantic_settings', 'textual'}\n"
+         f"heavy = {HEAVY}\n"
          "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy), file=sys.stderr)\n"],
         capture_output=True, text=True, check=True)
+
+
+def test_findings_list_reads_without_the_orm(tmp_path: Path) -> None:
+    """The office's most frequent command takes the quick path (``findings.quick``):
+    no SQLAlchemy, SQLModel or pydantic-settings -- half a second of start-up saved."""
+    result = _run_on_fresh_db(tmp_path, "findings", "list", "--overdue")
     assert result.stdout == "No findings match.\n"
+    assert result.stderr.strip() == "[]"
+
+
+def test_experts_match_reads_without_the_orm(tmp_path: Path) -> None:
+    """``experts match`` takes its quick path (``expert_pool.quick``) too."""
+    result = _run_on_fresh_db(tmp_path, "experts", "match", "--skill", "web")
+    assert result.stdout.startswith("Nobody available matches web:1.\n")
     assert result.stderr.strip() == "[]"
 
 
@@ -92,6 +109,8 @@ def test_wheel_ships_every_package_and_its_data(wheel: Path) -> None:
         "garrison/migrations/versions/0004_drills.py", "playbooks/site-accident-rumour.yaml",
         "playbooks/clocks/statutory.yaml",
         "playbooks/rehearsals/site-accident-rumour.fast.yaml",
+        "garrison/migrations/versions/0005_experts.py", "expert_pool/data/skills.yaml",
+        "expert_pool/data/demo_roster.csv",
     ]:
         assert required in names, required
     assert not any(n.startswith(("tests/", "bench/")) for n in names)

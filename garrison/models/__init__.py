@@ -4,6 +4,14 @@ from sqlmodel import SQLModel
 
 from garrison.models.audit import AuditEvent
 from garrison.models.drills import DrillEvent, DrillRun, DrillState
+from garrison.models.experts import (
+    Assignment,
+    AssignmentRole,
+    Expert,
+    OnCallPlan,
+    OnCallShift,
+    Unavailability,
+)
 from garrison.models.findings import (
     EventKind,
     Finding,
@@ -30,6 +38,8 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Asset",
+    "Assignment",
+    "AssignmentRole",
     "AssetState",
     "AuditEvent",
     "Change",
@@ -38,10 +48,13 @@ __all__ = [
     "DrillRun",
     "DrillState",
     "EventKind",
+    "Expert",
     "Finding",
     "FindingEvent",
     "FindingSource",
     "FindingStatus",
+    "OnCallPlan",
+    "OnCallShift",
     "RuleRecord",
     "RunKind",
     "ScanRun",
@@ -50,6 +63,7 @@ __all__ = [
     "ScopeBase",
     "Service",
     "Severity",
+    "Unavailability",
     "Unit",
     "UnitBase",
     "UnitLevel",

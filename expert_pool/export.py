@@ -1,0 +1,146 @@
+"""Expert records as plain data (masked unless asked), and roster exports.
+
+``record`` is the one place an expert becomes output: the list, ``show``, ``--json``,
+the exports and the TUI all go through it, so contact details are masked on every
+path unless the caller passes ``show_contacts`` (which the CLI allows only to an
+authorised actor, and audits).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from expert_pool.contacts import mask_email, mask_phone, record_view
+from expert_pool.roster import ExpertLine
+from garrison import audit
+from garrison.errors import GarrisonError
+from garrison.i18n import _
+from garrison.settings import Settings
+
+FORMATS = ("csv", "xlsx", "json")
+COLUMNS = (
+    ("id", _("id")), ("name", _("name")), ("organisation", _("organisation")),
+    ("home_unit", _("home unit")), ("city", _("city")), ("skills", _("skills")),
+    ("certifications", _("certifications")), ("clearance", _("clearance")),
+    ("languages", _("languages")), ("phone", _("phone")), ("email", _("e-mail")),
+    ("active", _("active")), ("load", _("open assignments")), ("notes", _("notes")),
+)
+
+
+def skills_text(skills: dict[str, int]) -> str:
+    return ";".join(f"{s}:{level}" for s, level in sorted(skills.items(),
+                                                          key=lambda kv: (-kv[1], kv[0])))
+
+
+def certs_text(certs: Sequence[dict[str, Any]]) -> str:
+    return ";".join(f"{c['name']}:{c['expires']}" if c.get("expires") else str(c["name"])
+                    for c in certs)
+
+
+def record(line: ExpertLine, *, show_contacts: bool) -> dict[str, Any]:
+    e = line.expert
+    return {
+        "id": e.id, "key": e.key if show_contacts or not e.email else None,
+        "name": e.name, "organisation": e.organisation,
+        "home_unit": line.home_unit, "city": e.city, "skills": dict(e.skills),
+        "certifications": [dict(c) for c in e.certifications],
+        "clearance": e.clearance, "languages": list(e.languages),
+        "phone": e.phone if show_contacts else mask_phone(e.phone),
+        "email": e.email if show_contacts else mask_email(e.email),
+        "contacts_masked": not show_contacts,
+        "active": e.active, "load": line.load,
+        "away": ({"starts": line.away.starts.isoformat(), "ends": line.away.ends.isoformat(),
+                  "reason": line.away.reason} if line.away else None),
+        "notes": e.notes,
+    }
+
+
+def flat(rec: dict[str, Any]) -> list[Any]:
+    """The export row: lists and mappings written the way the roster file writes them."""
+    out: list[Any] = []
+    for key, _label in COLUMNS:
+        value = rec[key]
+        if key == "skills":
+            value = skills_text(value)
+        elif key == "certifications":
+            value = certs_text(value)
+        elif key == "languages":
+            value = ";".join(value)
+        elif key == "active":
+            value = _("yes") if value else _("no")
+        out.append(value)
+    return out
+
+
+def export_roster(session: Session, lines: Sequence[ExpertLine], *, fmt: str, path: Path,
+                  settings: Settings, show_contacts: bool, filters: dict[str, Any]) -> int:
+    """Write the roster; masked unless ``show_contacts``. An audit event per export (and
+    the contacts-viewed event when unmasked), in the caller's transaction."""
+    from garrison.findings.export.base import neutralise
+
+    if fmt not in FORMATS:
+        raise GarrisonError(_("unknown format {f!r}").format(f=fmt),
+                            hint=_("Use one of: {a}.").format(a=", ".join(FORMATS)))
+    records = [record(line, show_contacts=show_contacts) for line in lines]
+    partial = path.with_name(path.name + ".partial")
+    try:
+        if fmt == "json":
+            partial.write_text(json.dumps({
+                "generated_by": settings.actor, "generated_on": date.today().isoformat(),
+                "contacts_masked": not show_contacts, "filters": filters,
+                "experts": records}, ensure_ascii=False, indent=2, default=str) + "\n",
+                encoding="utf-8")
+        elif fmt == "csv":
+            import csv
+
+            with partial.open("w", encoding="utf-8-sig", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow([label for _key, label in COLUMNS])
+                for rec in records:
+                    writer.writerow([neutralise(v) if isinstance(v, str) else
+                                     ("" if v is None else v) for v in flat(rec)])
+        else:
+            _write_xlsx(partial, records)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise GarrisonError(_("cannot write {path}: {reason}").format(
+            path=path, reason=exc.strerror),
+            hint=_("Choose a writable file in an existing directory with -o.")) from exc
+    partial.replace(path)
+    audit.record(session, actor=settings.actor, action="experts.exported",
+                 subject=f"file:{path}",
+                 payload={"format": fmt, "rows": len(records), "contacts": show_contacts,
+                          "filters": filters})
+    if show_contacts:
+        record_view(session, settings, [r["id"] for r in records], f"export:{path}")
+    return len(records)
+
+
+def _write_xlsx(path: Path, records: list[dict[str, Any]]) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from garrison.findings.export.base import neutralise
+
+    book = Workbook(write_only=False)
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = _("Experts")
+    sheet.append([label for _key, label in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for rec in records:
+        sheet.append([neutralise(v) if isinstance(v, str) else v for v in flat(rec)])
+    sheet.freeze_panes = "A2"
+    widths = {"name": 14, "organisation": 28, "skills": 30, "certifications": 24,
+              "phone": 14, "email": 26, "notes": 30}
+    for index, (key, _label) in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = widths.get(key, 12)
+    book.save(path)

@@ -1,0 +1,203 @@
+"""On-call rotations against the database: plan and save, who is on call, iCalendar export.
+
+The planning itself is pure (``expert_pool.rotation``); this module gathers the active
+experts and their unavailability over the period, saves the plan and its shifts, and
+answers "who is on call at T". A new plan may not overlap a saved one unless asked to
+replace it (``replace=True``): two rotations for the same night would leave nobody
+sure who is called.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from expert_pool.rotation import (
+    DEFAULT_PATTERN,
+    Person,
+    Requirement,
+    make_shifts,
+    parse_pattern,
+    plan_rotation,
+)
+from expert_pool.times import local_text
+from garrison import audit
+from garrison.errors import GarrisonError, NotFoundError
+from garrison.i18n import _
+from garrison.models import Expert, OnCallPlan, OnCallShift, Unavailability, utcnow
+
+DEFAULT_REST_HOURS = 8.0
+"""Time off between two shifts of the same person, unless asked otherwise: with the
+default 12-hour shifts, nobody works a day and the night after it."""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: OnCallPlan
+    shifts: int
+    replaced: list[int]
+    names: dict[int, str]
+    """Expert id -> name, for the spread report."""
+
+
+def plan(session: Session, *, first_day: date, last_day: date, per_shift: int,
+         require: tuple[tuple[str, int], ...], actor: str, tz: str,
+         pattern: str = DEFAULT_PATTERN, replace: bool = False, seed: int = 0,
+         rest_hours: float = DEFAULT_REST_HOURS) -> PlanResult:
+    pieces = parse_pattern(pattern)
+    shifts = make_shifts(first_day, last_day, pieces, tz)
+    starts, ends = shifts[0].starts, shifts[-1].ends
+    overlapping = list(session.exec(select(OnCallPlan).where(
+        OnCallPlan.starts < ends, OnCallPlan.ends > starts)))
+    if overlapping and not replace:
+        raise GarrisonError(
+            _("on-call plan #{id} already covers {s} to {e}").format(
+                id=overlapping[0].id, s=local_text(overlapping[0].starts, tz),
+                e=local_text(overlapping[0].ends, tz)),
+            hint=_("Give --replace to replace it (its shifts are deleted), or plan another "
+                   "period."))
+    experts = list(session.exec(select(Expert).where(col(Expert.active).is_(True))
+                                .order_by(col(Expert.id))))
+    busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for period in session.exec(select(Unavailability).where(
+            Unavailability.starts < ends, Unavailability.ends > starts)):
+        busy[period.expert_id].append((period.starts, period.ends))
+    people = [Person(id=e.id, name=e.name, skills=dict(e.skills),
+                     busy=tuple(sorted(busy.get(e.id, []))))
+              for e in experts if e.id is not None]
+    rotation = plan_rotation(people, shifts, Requirement(
+        per_shift=per_shift, skills=require, rest=timedelta(hours=rest_hours)), seed=seed)
+    replaced = []
+    for old in overlapping:
+        assert old.id is not None
+        replaced.append(old.id)
+        session.execute(sa.delete(OnCallShift).where(col(OnCallShift.plan_id) == old.id))
+        session.delete(old)
+    session.flush()
+    loads = rotation.load
+    eligible = [loads[i] for i in (rotation.eligible if rotation.eligible is not None
+                                   else loads)]
+    record = OnCallPlan(
+        starts=starts, ends=ends, per_shift=per_shift,
+        request={"from": first_day.isoformat(), "to": last_day.isoformat(),
+                 "pattern": pattern, "timezone": tz,
+                 "require": [f"{s}:{level}" for s, level in require], "seed": seed,
+                 "rest_hours": rest_hours},
+        spread={"spread": rotation.spread, "min": min(eligible, default=0),
+                "max": max(eligible, default=0), "unavailable": rotation.unavailable,
+                "shifts": {str(k): v for k, v in sorted(loads.items())}},
+        created_at=utcnow(), actor=actor)
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    session.add_all(OnCallShift(plan_id=record.id, expert_id=pid, starts=shift.starts,
+                                ends=shift.ends)
+                    for shift, crew in zip(rotation.shifts, rotation.crew, strict=True)
+                    for pid in crew)
+    session.flush()
+    audit.record(session, actor=actor, action="experts.oncall_planned",
+                 subject=f"oncall:{record.id}",
+                 payload={"from": first_day.isoformat(), "to": last_day.isoformat(),
+                          "shifts": len(shifts), "per_shift": per_shift,
+                          "require": record.request["require"], "spread": rotation.spread,
+                          "replaced": replaced})
+    return PlanResult(record, len(shifts), replaced,
+                      {e.id: e.name for e in experts if e.id is not None})
+
+
+def latest_plan(session: Session, plan_id: int | None = None) -> OnCallPlan:
+    if plan_id is not None:
+        found = session.get(OnCallPlan, plan_id)
+        if found is None:
+            raise NotFoundError(_("no on-call plan #{id}").format(id=plan_id),
+                                hint=_("`garrison experts oncall plans` lists them."))
+        return found
+    found = session.exec(select(OnCallPlan).order_by(col(OnCallPlan.id).desc())).first()
+    if found is None:
+        raise NotFoundError(_("no on-call plan yet"),
+                            hint=_("Make one: garrison experts oncall plan --from YYYY-MM-DD "
+                                   "--to YYYY-MM-DD"))
+    return found
+
+
+@dataclass(frozen=True)
+class OnCallNow:
+    starts: datetime
+    ends: datetime
+    plan_id: int
+    experts: list[Expert]
+
+
+def on_call(session: Session, at: datetime) -> OnCallNow | None:
+    """The shift covering ``at``, with its experts; ``None`` if no plan covers it."""
+    rows = list(session.exec(select(OnCallShift, Expert)
+                             .join(Expert, col(Expert.id) == OnCallShift.expert_id)
+                             .where(OnCallShift.starts <= at, OnCallShift.ends > at)
+                             .order_by(col(Expert.name))))
+    if not rows:
+        return None
+    shift = rows[0][0]
+    return OnCallNow(shift.starts, shift.ends, shift.plan_id, [e for _s, e in rows])
+
+
+def plan_shifts(session: Session, plan_id: int) -> list[tuple[datetime, datetime, list[Expert]]]:
+    by_time: dict[tuple[datetime, datetime], list[Expert]] = defaultdict(list)
+    for shift, expert in session.exec(
+            select(OnCallShift, Expert).join(Expert, col(Expert.id) == OnCallShift.expert_id)
+            .where(OnCallShift.plan_id == plan_id)
+            .order_by(col(OnCallShift.starts), col(Expert.name))):
+        by_time[(shift.starts, shift.ends)].append(expert)
+    return [(s, e, people) for (s, e), people in sorted(by_time.items())]
+
+
+def export_ics(session: Session, plan_id: int | None, path: Path, *, actor: str,
+               show_contacts: bool) -> int:
+    """Write the plan as iCalendar: one event per shift, the experts in the summary.
+
+    E-mail addresses are attendees only when ``show_contacts`` (an authorised, audited
+    view); otherwise the calendar names people and carries no contact details."""
+    from icalendar import Calendar, Event, vCalAddress, vText
+
+    record = latest_plan(session, plan_id)
+    assert record.id is not None
+    cal = Calendar()
+    cal.add("prodid", "-//Garrison//expert on-call//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", _("Garrison on-call rotation #{id}").format(id=record.id))
+    stamp = utcnow()
+    count = 0
+    for starts, ends, people in plan_shifts(session, record.id):
+        event = Event()
+        event.add("uid", f"garrison-oncall-{record.id}-{int(starts.timestamp())}@garrison")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", starts)
+        event.add("dtend", ends)
+        event.add("summary", _("On call: {names}").format(
+            names=", ".join(p.name for p in people)))
+        event.add("description", "\n".join(
+            f"{p.name} ({p.organisation})" for p in people))
+        if show_contacts:
+            for p in people:
+                if p.email:
+                    attendee = vCalAddress(f"mailto:{p.email}")
+                    attendee.params["cn"] = vText(p.name)
+                    event.add("attendee", attendee, encode=False)
+        cal.add_component(event)
+        count += 1
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_bytes(cal.to_ical())
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise GarrisonError(_("cannot write {path}: {reason}").format(
+            path=path, reason=exc.strerror)) from exc
+    partial.replace(path)
+    audit.record(session, actor=actor, action="experts.oncall_exported",
+                 subject=f"oncall:{record.id}",
+                 payload={"file": str(path), "events": count, "contacts": show_contacts})
+    return count
