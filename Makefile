@@ -27,9 +27,17 @@ system-deps:
 	  else echo "note: missing$$missing (sudo apt-get install$$missing); tests that need them skip"; fi; \
 	fi
 
+# Ends in the TUI on the demo data when run in a terminal; otherwise (CI, a pipe) it
+# prints the findings summary instead.
 demo: $(STAMP) system-deps
 	$(BIN)/garrison demo
 	@echo "(run garrison as $(BIN)/garrison, or after: source $(BIN)/activate)"
+	@if [ -t 0 ] && [ -t 1 ]; then \
+	  $(BIN)/garrison tui; \
+	else \
+	  $(BIN)/garrison findings summary; \
+	  echo "Not a terminal, so the TUI was not opened: run $(BIN)/garrison tui"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -49,6 +57,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/drill_bench.py
 	$(BIN)/python bench/match_bench.py
 	$(BIN)/python bench/rotation_bench.py
+	$(BIN)/python bench/tui_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

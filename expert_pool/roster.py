@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from expert_pool import matching
+from expert_pool.filters import ExpertFilter as ExpertFilter
 from expert_pool.roster_file import ExpertRecord, key_for
 from garrison import audit
 from garrison.errors import DocumentError, GarrisonError, NotFoundError, Problem
@@ -268,19 +269,6 @@ def periods_of(session: Session, expert_id: int) -> list[Unavailability]:
 
 
 # ------------------------------------------------------------------ listing
-
-
-@dataclass(frozen=True)
-class ExpertFilter:
-    skills: tuple[tuple[str, int], ...] = ()
-    """Every one of these at least at that level."""
-    city: str | None = None
-    available_at: datetime | None = None
-    cert: str | None = None
-    """Holds this certification, unexpired (on ``available_at`` or today)."""
-    include_retired: bool = False
-    text: str | None = None
-    """Words in the name or organisation."""
 
 
 @dataclass(frozen=True)

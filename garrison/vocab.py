@@ -39,3 +39,11 @@ OPEN_STATES = (FindingStatus.open, FindingStatus.in_progress)
 """Statuses in which a finding is still being worked on (and can be overdue)."""
 CLOSED_STATES = (FindingStatus.fixed, FindingStatus.verified)
 """Statuses of a finding that was fixed."""
+
+
+class AssignmentRole(enum.StrEnum):
+    """What an expert is called in as (``garrison experts assign --role``)."""
+
+    referee = "referee"
+    evaluator = "evaluator"
+    responder = "responder"

@@ -110,7 +110,7 @@ def test_wheel_ships_every_package_and_its_data(wheel: Path) -> None:
         "playbooks/clocks/statutory.yaml",
         "playbooks/rehearsals/site-accident-rumour.fast.yaml",
         "garrison/migrations/versions/0005_experts.py", "expert_pool/data/skills.yaml",
-        "expert_pool/data/demo_roster.csv",
+        "expert_pool/data/demo_roster.csv", "tui/styles/findings.tcss", "tui/app.py",
     ]:
         assert required in names, required
     assert not any(n.startswith(("tests/", "bench/")) for n in names)

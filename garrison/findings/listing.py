@@ -182,19 +182,43 @@ LIST_COLUMNS = ("finding.id, unit.code, finding.severity, finding.status, findin
                 "finding.due_at, finding.first_seen, finding.source")
 
 
+#: Orders the list can be sorted by (the TUI's sortable columns): SQL, and whether the
+#: column may be NULL (NULLs sort last either way, on both backends).
+SORTS: dict[str, tuple[str, bool]] = {
+    "id": ("finding.id", False),
+    "unit": ("unit.code", False),
+    "severity": ("CASE finding.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 "
+                 "WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END", False),
+    "status": ("finding.status", False),
+    "title": ("finding.title", False),
+    "owner": ("finding.owner", False),
+    "due": ("finding.due_at", True),
+    "first_seen": ("finding.first_seen", False),
+}
+
+
 def list_sql(f: FindingFilter, now: datetime, *, unit_ids: Sequence[int] | None,
              dialect: Dialect, paramstyle: Paramstyle = "named", limit: int | None = 200,
-             after_id: int | None = None) -> tuple[str, dict[str, Any]]:
-    """The page of the list after ``after_id``, by finding id."""
+             after_id: int | None = None, order: str = "id", descending: bool = False,
+             offset: int | None = None) -> tuple[str, dict[str, Any]]:
+    """The page of the list after ``after_id`` (by finding id), or sorted by ``order``
+    (a key of ``SORTS``; ties by id) from ``offset``."""
     p = _Params(paramstyle)
     clauses = _where(f, now, unit_ids, dialect, p)
     if after_id is not None:
         clauses.append(f"finding.id > {p.mark('after', after_id)}")
+    expr, nullable = SORTS[order]
+    way = " DESC" if descending else ""
+    keys = [f"{expr} IS NULL", f"{expr}{way}"] if nullable else [f"{expr}{way}"]
+    if order != "id":
+        keys.append(f"finding.id{way}")
     sql = (f"SELECT {LIST_COLUMNS} FROM finding JOIN unit ON finding.unit_id = unit.id"
            + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
-           + " ORDER BY finding.id")
+           + " ORDER BY " + ", ".join(keys))
     if limit is not None:
         sql += f" LIMIT {p.mark('limit', int(limit))}"
+    if offset:
+        sql += f" OFFSET {p.mark('offset', int(offset))}"
     return sql, p.values
 
 

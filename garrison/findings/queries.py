@@ -68,11 +68,14 @@ def filter_clauses(session: Session, f: FindingFilter, now: datetime) -> list[sa
 
 
 def list_findings(session: Session, f: FindingFilter, *, now: datetime | None = None,
-                  limit: int | None = 200, after_id: int | None = None) -> list[FindingRow]:
-    """Findings matching ``f``, by id (pass the last id as ``after_id`` for the next page)."""
+                  limit: int | None = 200, after_id: int | None = None, order: str = "id",
+                  descending: bool = False, offset: int | None = None) -> list[FindingRow]:
+    """Findings matching ``f``, by id (pass the last id as ``after_id`` for the next page),
+    or sorted by ``order`` (see ``listing.SORTS``) from ``offset``."""
     now = now or utcnow()
     sql, params = list_sql(f, now, unit_ids=unit_ids(session, f), dialect=dialect(session),
-                           limit=limit, after_id=after_id)
+                           limit=limit, after_id=after_id, order=order,
+                           descending=descending, offset=offset)
     return decode_rows(session.execute(sa.text(sql), params).all(), now)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,8 +106,13 @@ def _must_sweep(conn: Any, dialect: Dialect, now: datetime) -> bool:
 
 
 def quick_list(url: str, f: FindingFilter, *, limit: int, after_id: int | None = None,
-               now: datetime | None = None) -> QuickPage | None:
-    """The page ``findings list`` shows, or None when the full path must answer."""
+               now: datetime | None = None,
+               on_rows: Callable[[list[FindingRow]], object] | None = None
+               ) -> QuickPage | None:
+    """The page ``findings list`` shows, or None when the full path must answer.
+
+    ``on_rows`` receives the rows as soon as they are read, before the count (the TUI
+    paints them while the database counts)."""
     now = now or datetime.now(UTC)
     try:
         with _connect(url) as (conn, dialect):
@@ -123,6 +128,8 @@ def quick_list(url: str, f: FindingFilter, *, limit: int, after_id: int | None =
                 rows = decode_rows(cursor.fetchall(), now)
             finally:
                 cursor.close()
+            if on_rows is not None:
+                on_rows(rows)
             total = None
             if len(rows) == limit:
                 sql, params = count_sql(f, now, unit_ids=unit_ids, dialect=dialect,

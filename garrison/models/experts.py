@@ -9,7 +9,6 @@ asks, and every unmasked view is audited.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from garrison.models.types import UTCDateTime, enum_type, json_type, utcnow
+from garrison.vocab import AssignmentRole as AssignmentRole
 
 
 class Expert(SQLModel, table=True):
@@ -78,12 +78,6 @@ class OnCallShift(SQLModel, table=True):
     expert_id: int = Field(foreign_key="expert.id", index=True)
     starts: datetime = Field(sa_type=UTCDateTime, index=True)
     ends: datetime = Field(sa_type=UTCDateTime)
-
-
-class AssignmentRole(enum.StrEnum):
-    referee = "referee"
-    evaluator = "evaluator"
-    responder = "responder"
 
 
 class Assignment(SQLModel, table=True):

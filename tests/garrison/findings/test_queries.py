@@ -107,3 +107,19 @@ def test_time_to_fix_restarts_when_a_finding_is_reopened(known: Known) -> None:
         only = summarise(session, FindingFilter(severities=(Severity.low,)),
                          now=NOW + timedelta(days=13))
     assert [(u.code, u.fixed, u.mean_days_to_fix) for u in only.lines] == [("hz-jw", 1, 2.0)]
+
+
+def test_sort_orders_and_offsets(known: Known) -> None:
+    """The TUI's sortable columns: ordered in the database, the same on both backends;
+    ties by id; findings without a due date (info) last either way."""
+    by_severity = ids(known, FindingFilter(), order="severity")
+    assert by_severity == ["level3-critical", "plain-critical", "fresh-high", "old-high",
+                           "province-medium", "old-low", "formula"]
+    assert ids(known, FindingFilter(), order="severity", descending=True) == [
+        "formula", "old-low", "province-medium", "old-high", "fresh-high", "plain-critical",
+        "level3-critical"]
+    by_due = ids(known, FindingFilter(), order="due")
+    assert by_due[0] in ("old-high", "province-medium") and by_due[-1] == "formula"
+    assert ids(known, FindingFilter(), order="due", descending=True)[-1] == "formula"
+    assert ids(known, FindingFilter(), order="severity", limit=3, offset=3) == \
+        by_severity[3:6]

@@ -1,0 +1,221 @@
+"""The findings screen, driven with Textual's pilot; the database is checked afterwards."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sqlmodel import select
+from textual.coordinate import Coordinate
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
+
+from garrison.db import read_session
+from garrison.findings.listing import FindingFilter
+from garrison.findings.queries import count_findings, finding_detail
+from garrison.models import Finding, FindingStatus
+from garrison.settings import Settings
+from tests.tui.conftest import NOW
+from tui.app import GarrisonApp
+from tui.screens.findings import FindingsScreen
+from tui.widgets.export_prompt import ExportPrompt
+from tui.widgets.status_prompt import StatusPrompt
+from tui.widgets.text_prompt import TextPrompt
+
+SIZE = (170, 48)
+
+
+def ids(app: GarrisonApp) -> list[int]:
+    table = app.screen.query_one("#table", DataTable)
+    return [int(str(table.coordinate_to_cell_key(Coordinate(r, 0)).row_key.value))
+            for r in range(table.row_count)]
+
+
+def title_of(settings: Settings, finding_id: int) -> Finding:
+    with read_session(settings) as session:
+        return finding_detail(session, finding_id).finding
+
+
+async def test_opens_on_the_active_findings_with_the_first_in_detail(tui_db: Settings) -> None:
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, FindingsScreen)
+        with read_session(tui_db) as session:
+            expected = count_findings(session, FindingFilter(
+                statuses=(FindingStatus.open, FindingStatus.in_progress)))
+        assert expected == 9  # 8 manual findings and the scan's nginx finding
+        assert len(ids(app)) == expected
+        assert f"{expected:,} of {expected:,} findings shown" in str(
+            screen.query_one("#count", Label).render())
+        detail = str(screen.query_one("#detail-text", Static).render())
+        assert detail  # rendered
+        assert app.selected_finding == ids(app)[0]
+
+
+async def test_filters_narrow_the_table(tui_db: Settings) -> None:
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.press("slash")
+        text = app.screen.query_one("#text", Input)
+        assert app.focused is text
+        await pilot.press(*"SQL")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        with read_session(tui_db) as session:
+            sql = session.exec(select(Finding).where(Finding.title == "门户网站存在SQL注入")).one()
+        assert ids(app) == [sql.id]
+        text.value = ""
+        app.screen.query_one("#unit", Input).value = "hz-jw"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        with read_session(tui_db) as session:
+            units = {finding_detail(session, i).unit_code for i in ids(app)}
+        assert units == {"hz-jw", "hz-cg", "hz-gjj"}  # hz-jw and the units under it
+        app.screen.query_one("#severity", Select).value = "critical"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(ids(app)) == 2
+        app.screen.query_one("#unit", Input).value = "hz-jx"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "unknown unit 'hz-jx' (did you mean 'hz-jw'?)" in str(
+            app.screen.query_one("#count", Label).render())
+        assert ids(app) == []
+
+
+async def test_overdue_and_sorting(tui_db: Settings) -> None:
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        screen = app.screen
+        assert isinstance(screen, FindingsScreen)
+        screen.sort_by("severity")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        severities = [screen.rows[i].severity.value for i in ids(app)]
+        assert severities[:2] == ["critical", "critical"]
+        assert severities[-1] == "info"
+        screen.sort_by("severity")  # again: descending
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.rows[ids(app)[0]].severity.value == "info"
+        screen.query_one("#overdue", Checkbox).value = True
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert ids(app) and all(screen.rows[i].overdue for i in ids(app))
+
+
+async def test_change_status_through_the_tui(tui_db: Settings) -> None:
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        target = ids(app)[0]
+        await pilot.press("s")
+        await pilot.pause()
+        prompt = app.screen
+        assert isinstance(prompt, StatusPrompt)
+        prompt.query_one("#status", Select).value = FindingStatus.in_progress
+        prompt.query_one("#reason", Input).value = "修复中"
+        await pilot.click("#ok")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, FindingsScreen)
+    finding = title_of(tui_db, target)
+    assert finding.status is FindingStatus.in_progress
+    with read_session(tui_db) as session:
+        events = finding_detail(session, target).events
+    assert events[-1].to_status is FindingStatus.in_progress
+    assert events[-1].note == "修复中" and events[-1].actor == "tester"
+
+
+async def test_a_refused_transition_is_a_notification_and_changes_nothing(
+        tui_db: Settings) -> None:
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        target = ids(app)[0]
+        before = title_of(tui_db, target).status
+        for status, reason in ((FindingStatus.verified, None),
+                               (FindingStatus.accepted_risk, "vendor patch in Q3")):
+            await pilot.press("s")
+            await pilot.pause()
+            prompt = app.screen
+            prompt.query_one("#status", Select).value = status
+            prompt.query_one("#reason", Input).value = reason or ""
+            prompt.query_one("#ok", Button).press()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any(f"finding {target} is open; it cannot move to verified" in m
+                   for m in messages)
+        assert any("accepting a risk needs a reason, an approver and an expiry date; "
+                   "missing: --until, --approver" in m for m in messages)
+        assert isinstance(app.screen, FindingsScreen)  # still running, no crash
+    assert title_of(tui_db, target).status is before
+
+
+async def test_assign_note_and_export(tui_db: Settings, tmp_path: Path) -> None:
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        target = ids(app)[0]
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPrompt)
+        app.screen.query_one("#answer", Input).value = "王强"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query_one("#answer", Input).value = "已通知厂商"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportPrompt)
+        out = tmp_path / "open.csv"
+        app.screen.query_one("#path", Input).value = str(out)
+        app.screen.query_one("#ok", Button).press()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert title_of(tui_db, target).owner == "王强"
+    with read_session(tui_db) as session:
+        notes = [e.note for e in finding_detail(session, target).events]
+    assert "已通知厂商" in notes
+    with out.open(encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == 1 + 9
+    assert (tmp_path / "open.csv.manifest.json").exists()
+
+
+async def test_paging_loads_more_as_the_cursor_nears_the_end(tui_db: Settings) -> None:
+    from garrison.db import write_session
+    from garrison.findings.manual import add_manual
+    from garrison.models import Severity
+
+    with write_session(tui_db) as session:
+        for i in range(230):
+            add_manual(session, unit_code="ls-yl", title=f"bulk {i}", severity=Severity.low,
+                       actor="setup", now=NOW)
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(ids(app)) == 100
+        table = app.screen.query_one("#table", DataTable)
+        table.move_cursor(row=95)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(ids(app)) == 200
+        assert len(set(ids(app))) == 200

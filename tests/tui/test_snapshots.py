@@ -1,0 +1,57 @@
+"""Snapshots of the main screens on the stable test province (pytest-textual-snapshot).
+
+The data and the clock are pinned (``tests/tui/conftest.py``), so a change in a snapshot
+is a change in what the officer sees. Review the diff (``pytest --snapshot-report``) and
+accept it with ``pytest tests/tui/test_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from garrison.settings import Settings
+from tests.tui.conftest import NOW
+from tui.app import GarrisonApp
+
+SIZE = (160, 44)
+
+
+async def settled(pilot: Pilot[Any]) -> None:
+    """Let every worker finish and the screen repaint (twice: details load after rows)."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+@pytest.mark.parametrize("screen", ["dashboard", "assets", "findings", "experts", "drills"])
+def test_screen(snap_compare: Callable[..., bool], tui_db_drill: Settings,
+                screen: str) -> None:
+    app = GarrisonApp(tui_db_drill, screen=screen, now=NOW)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled)
+
+
+def test_findings_light_theme_filtered(snap_compare: Callable[..., bool],
+                                       tui_db: Settings) -> None:
+    app = GarrisonApp(tui_db, screen="findings", now=NOW, theme="textual-light")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settled(pilot)
+        await pilot.press("slash", *"OpenSSH")
+        await settled(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare: Callable[..., bool], tui_db: Settings) -> None:
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

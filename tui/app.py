@@ -1,0 +1,98 @@
+"""``garrison tui``: the security officers' terminal application.
+
+Five screens, one per file under ``tui/screens`` and switched as Textual *modes* (each
+keeps its state while another is shown): dashboard ``d``, assets ``a``, findings ``f``,
+experts ``e``, drills ``r``. ``/`` focuses the screen's filter, ``?`` shows the help,
+``ctrl+p`` the command palette (every action of the screen is there), ``ctrl+t``
+switches light and dark, ``ctrl+q`` quits. The screens call the same services as the
+CLI, in worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from garrison.i18n import _
+from garrison.settings import Settings
+from tui.screens.assets import AssetsScreen
+from tui.screens.base import GarrisonScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.drills import DrillsScreen
+from tui.screens.experts import ExpertsScreen
+from tui.screens.findings import FindingsScreen
+from tui.screens.help import HelpScreen
+
+STYLES = Path(__file__).parent / "styles"
+SCREENS = {
+    "dashboard": (DashboardScreen, "d", _("Dashboard")),
+    "assets": (AssetsScreen, "a", _("Assets")),
+    "findings": (FindingsScreen, "f", _("Findings")),
+    "experts": (ExpertsScreen, "e", _("Experts")),
+    "drills": (DrillsScreen, "r", _("Drills")),
+}
+DARK, LIGHT = "textual-dark", "textual-light"
+
+
+class GarrisonApp(App[None]):
+    TITLE = "Garrison"
+    SUB_TITLE = _("network-security supervision")
+    CSS_PATH: ClassVar = sorted(STYLES.glob("*.tcss"))
+    MODES: ClassVar = {name: cls for name, (cls, _key, _title) in SCREENS.items()}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(key, f"switch_mode('{name}')", title)
+          for name, (_cls, key, title) in SCREENS.items()),
+        Binding("slash", "focus_filter", _("Filter"), key_display="/"),
+        Binding("question_mark", "help", _("Help"), key_display="?"),
+        Binding("ctrl+t", "toggle_theme", _("Light/dark")),
+        Binding("ctrl+q", "quit", _("Quit"), priority=True),
+    ]
+
+    def __init__(self, settings: Settings, *, screen: str = "dashboard",
+                 theme: str | None = None, now: datetime | None = None) -> None:
+        super().__init__()
+        if screen not in SCREENS:
+            raise ValueError(f"unknown screen {screen!r}")
+        self.settings = settings
+        self.first_screen = screen
+        self.theme = theme or DARK
+        self.fixed_now = now
+        """Tests and snapshots pin the clock; otherwise ``now()`` is the real time."""
+        self.selected_finding: int | None = None
+        """The finding highlighted on the findings screen (the experts screen assigns to
+        it)."""
+
+    def now(self) -> datetime:
+        return self.fixed_now or datetime.now(UTC)
+
+    def on_mount(self) -> None:
+        self.switch_mode(self.first_screen)
+
+    def action_focus_filter(self) -> None:
+        if isinstance(self.screen, GarrisonScreen):
+            self.screen.action_focus_filter()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for name, (_cls, key, title) in SCREENS.items():
+            yield SystemCommand(_("Go to {s}").format(s=title), _("Key: {k}").format(k=key),
+                                lambda name=name: self.switch_mode(name))
+        if isinstance(screen, GarrisonScreen):
+            for command in screen.palette_commands():
+                yield SystemCommand(command.title, command.help, command.callback)
+        yield SystemCommand(_("Help"), _("Keys and screens (?)"), self.action_help)
+        yield SystemCommand(_("Switch light/dark theme"), _("ctrl+t"),
+                            self.action_toggle_theme)
+        yield from super().get_system_commands(screen)

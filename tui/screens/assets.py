@@ -1,0 +1,512 @@
+"""Assets: the inventory by unit, filtered, with the highlighted asset in detail.
+
+On the left the org tree (selecting a unit shows its assets and its sub-units'); above
+the table a text filter (address, hostname, or the name or product of an open
+service) and a service filter (``ssh``, ``443``, ``tcp/22``). The table holds the
+first ``LIMIT`` matching assets and says how many match in all; below it the
+highlighted asset's services, findings and recent changes. Every query runs in a
+worker thread; a newer filter cancels the older query's result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static, Tree
+from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
+
+from garrison.errors import GarrisonError
+from garrison.i18n import _, ngettext
+from garrison.vocab import OPEN_STATES, FindingStatus
+from tui.screens.base import SEVERITY_STYLE, GarrisonScreen, PaletteCommand
+from tui.screens.dashboard import change_text
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    from garrison.org.queries import UnitNode
+
+LIMIT = 500
+"""Rows read into the table at most; the count line says how many match in all."""
+RECENT_CHANGES = 10
+COLUMNS = [("address", _("address")), ("unit", _("unit")), ("hostname", _("hostname")),
+           ("state", _("state")), ("services", _("services")), ("findings", _("findings")),
+           ("last_seen", _("last seen"))]
+STATE_STYLE = {"up": "green", "down": "yellow", "gone": "dim"}
+_PORT = re.compile(r"^(?:(tcp|udp|sctp)/)?(\d{1,5})(?:/(tcp|udp|sctp))?$", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True)
+class AssetQuery:
+    """What the screen asks for; every field narrows the list."""
+
+    unit: str | None = None
+    """This unit and the units under it."""
+    text: str | None = None
+    """In the address, the hostname, or an open service's name or product."""
+    service: str | None = None
+    """An open service: a port (``443``, ``tcp/22``) or a name prefix (``ssh``)."""
+
+
+@dataclass(frozen=True)
+class AssetLine:
+    id: int
+    address: str
+    unit: str
+    hostname: str | None
+    state: str
+    open_services: int
+    open_findings: int
+    last_seen: datetime
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def service_clauses(text: str) -> list[sa.ColumnElement[bool]]:
+    """``443`` / ``tcp/22`` / ``22/tcp``: that port; anything else: a service name that
+    starts with the text (``http`` finds http, https and http-proxy)."""
+    from sqlmodel import col
+
+    from garrison.models import Service
+
+    text = text.strip()
+    port = _PORT.match(text)
+    if port:
+        clauses = [col(Service.port) == int(port.group(2))]
+        protocol = port.group(1) or port.group(3)
+        if protocol:
+            clauses.append(col(Service.protocol) == protocol.lower())
+        return clauses
+    prefix = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return [col(Service.name).ilike(prefix, escape="\\")]
+
+
+def search_assets(session: Session, q: AssetQuery, *, limit: int = LIMIT
+                  ) -> tuple[list[AssetLine], int]:
+    """The first ``limit`` assets matching ``q`` (by unit code and address), and how many
+    match in all. ``NotFoundError`` if the unit is unknown."""
+    import sqlalchemy as sa
+    from sqlmodel import col, or_, select
+
+    from garrison.models import Asset, Finding, Service, Unit
+    from garrison.org.queries import get_unit, subtree_ids
+
+    where: list[Any] = []
+    open_service = col(Service.state) == "open"
+    if q.unit:
+        where.append(col(Asset.unit_id).in_(subtree_ids(session, get_unit(session, q.unit))))
+    if q.text:
+        like = _like(q.text.strip())
+        by_service = select(col(Service.asset_id)).where(open_service, or_(
+            col(Service.name).ilike(like, escape="\\"),
+            col(Service.product).ilike(like, escape="\\")))
+        where.append(or_(col(Asset.address).ilike(like, escape="\\"),
+                         col(Asset.hostname).ilike(like, escape="\\"),
+                         col(Asset.id).in_(by_service)))
+    if q.service:
+        where.append(col(Asset.id).in_(select(col(Service.asset_id)).where(
+            open_service, *service_clauses(q.service))))
+    total = int(session.execute(sa.select(sa.func.count()).select_from(Asset).where(*where))
+                .scalar_one())
+    rows = session.exec(select(Asset, Unit.code).join(Unit, col(Asset.unit_id) == col(Unit.id))
+                        .where(*where).order_by(col(Unit.code), col(Asset.address))
+                        .limit(limit)).all()
+    ids = [a.id for a, _code in rows]
+
+    def count_by(key: Any, *cond: Any) -> dict[int, int]:
+        if not ids:
+            return {}
+        return {int(k): int(n) for k, n in session.execute(
+            sa.select(key, sa.func.count()).where(key.in_(ids), *cond).group_by(key)).all()}
+
+    services = count_by(col(Service.asset_id), open_service)
+    findings = count_by(col(Finding.asset_id), col(Finding.status).in_(OPEN_STATES))
+    return [AssetLine(a.id or 0, a.address, code, a.hostname, a.state.value,
+                      services.get(a.id or 0, 0), findings.get(a.id or 0, 0), a.last_seen)
+            for a, code in rows], total
+
+
+@dataclass
+class UnitTree:
+    roots: list[UnitNode]
+    assets: dict[str, int]
+    """Assets in the unit and every unit below it, by unit code."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.assets.get(r.unit.code, 0) for r in self.roots)
+
+
+def unit_tree(session: Session) -> UnitTree:
+    import sqlalchemy as sa
+    from sqlmodel import col
+
+    from garrison.models import Asset
+    from garrison.org.queries import org_tree
+
+    roots = org_tree(session)
+    own: dict[int, int] = {int(uid): int(n) for uid, n in session.execute(
+        sa.select(col(Asset.unit_id), sa.func.count()).group_by(col(Asset.unit_id))).all()}
+    totals: dict[str, int] = {}
+
+    def total(node: UnitNode) -> int:
+        n = own.get(node.unit.id or 0, 0) + sum(total(child) for child in node.children)
+        totals[node.unit.code] = n
+        return n
+
+    for root in roots:
+        total(root)
+    return UnitTree(roots, totals)
+
+
+@dataclass
+class AssetView:
+    """The highlighted asset, read for the detail pane."""
+
+    id: int
+    address: str
+    unit: str
+    hostname: str | None
+    state: str
+    os_guess: str | None
+    first_seen: datetime
+    last_seen: datetime
+    services: list[tuple[str, str, str]] = field(default_factory=list)
+    """(port/protocol, name, product and version) of each open service."""
+    findings: list[tuple[int, str, str, str]] = field(default_factory=list)
+    """(id, severity, status, title), open ones first."""
+    changes: list[tuple[datetime, str]] = field(default_factory=list)
+    """(when, what), latest first."""
+
+
+def asset_view(session: Session, asset_id: int, address: str, unit: str) -> AssetView | None:
+    from scanner.queries import asset_details
+
+    for d in asset_details(session, address, unit_code=unit):
+        if d.asset.id != asset_id:
+            continue
+        a = d.asset
+        closed = {s.value for s in FindingStatus if s not in OPEN_STATES}
+        return AssetView(
+            asset_id, a.address, d.unit, a.hostname, a.state.value, a.os_guess,
+            a.first_seen, a.last_seen,
+            [(f"{s.port}/{s.protocol}", s.name or "?",
+              " ".join(x for x in (s.product, s.version) if x))
+             for s in d.services if s.state == "open"],
+            [(f.id or 0, f.severity.value, f.status.value, f.title)
+             for f in sorted(d.findings, key=lambda f: (f.status.value in closed, f.id))],
+            [(c.at, change_text(c.kind.value, c.protocol, c.port, c.before, c.after))
+             for c in d.changes[:RECENT_CHANGES]])
+    return None
+
+
+# ---------------------------------------------------------------------- the screen
+
+
+class AssetsScreen(GarrisonScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("u", "focus_tree", _("Units")),
+        Binding("ctrl+r", "reload", _("Reload")),
+        Binding("escape", "focus_table", _("Table"), show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = AssetQuery()
+        self.limit = LIMIT
+        self.rows: dict[int, AssetLine] = {}
+        self.total: int | None = None
+        self.detail: AssetView | None = None
+        """The asset the detail pane shows."""
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            tree: Tree[str | None] = Tree(_("All units"), id="units")
+            tree.auto_expand = False
+            yield tree
+            with Vertical(id="main"):
+                with Horizontal(id="filters"):
+                    yield Input(placeholder=_("/ address, hostname, service or product"),
+                                id="text", classes="filter")
+                    yield Input(placeholder=_("service: ssh, 443, tcp/22"), id="service")
+                yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
+                yield Label("", id="count")
+                with Vertical(id="detail"):
+                    yield Static(Text(_("Select an asset."), style="dim"), id="detail-head")
+                    with Horizontal(id="detail-tables"):
+                        with Vertical(id="services-box", classes="detail-box"):
+                            yield Label(_("Open services"), classes="detail-title")
+                            yield DataTable(id="services", cursor_type="none")
+                        with Vertical(id="findings-box", classes="detail-box"):
+                            yield Label(_("Findings"), classes="detail-title")
+                            yield DataTable(id="asset-findings", cursor_type="none")
+                        with Vertical(id="changes-box", classes="detail-box"):
+                            yield Label(_("Recent changes"), classes="detail-title")
+                            yield DataTable(id="asset-changes", cursor_type="none")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#table", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        self.query_one("#services", DataTable).add_columns(_("port"), _("service"),
+                                                          _("product"))
+        self.query_one("#asset-findings", DataTable).add_columns(
+            _("id"), _("severity"), _("status"), _("title"))
+        self.query_one("#asset-changes", DataTable).add_columns(_("time"), _("what"))
+        table.focus()
+        self.load_units()
+        self.reload()
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        yield PaletteCommand(_("Assets: focus the unit tree"), "u", self.action_focus_tree)
+        yield PaletteCommand(_("Assets: focus the filter"), "/", self.action_focus_filter)
+        yield PaletteCommand(_("Assets: focus the service filter"), "",
+                             self.action_focus_service)
+        yield PaletteCommand(_("Assets: focus the table"), "escape", self.action_focus_table)
+        yield PaletteCommand(_("Assets: show every unit"), "", self.action_all_units)
+        yield PaletteCommand(_("Assets: clear the filters"), "", self.action_clear_filters)
+        yield PaletteCommand(_("Assets: reload"), "ctrl+r", self.action_reload)
+
+    def action_focus_tree(self) -> None:
+        self.query_one("#units", Tree).focus()
+
+    def action_focus_service(self) -> None:
+        self.query_one("#service", Input).focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one("#table", DataTable).focus()
+
+    def action_all_units(self) -> None:
+        tree: Tree[str | None] = self.query_one("#units", Tree)
+        tree.select_node(tree.root)
+
+    def action_clear_filters(self) -> None:
+        for input_id in ("#text", "#service"):
+            self.query_one(input_id, Input).value = ""
+
+    def action_reload(self) -> None:
+        self.load_units()
+        self.reload()
+
+    # ------------------------------------------------------------------ the tree
+
+    @work(thread=True, exclusive=True, group="units")
+    def load_units(self) -> None:
+        from garrison.db import read_session
+
+        with read_session(self.settings) as session:
+            units = unit_tree(session)
+        self.app.call_from_thread(self._show_units, units)
+
+    def _show_units(self, units: UnitTree) -> None:
+        tree: Tree[str | None] = self.query_one("#units", Tree)
+        selected = self.asked.unit
+        tree.clear()
+        tree.root.set_label(self._label(_("All units"), "", units.total))
+        tree.root.data = None
+        found: TreeNode[str | None] | None = None
+
+        def add(parent: TreeNode[str | None], node: UnitNode) -> None:
+            nonlocal found
+            code = node.unit.code
+            label = self._label(code, node.unit.name, units.assets.get(code, 0))
+            if node.children:
+                branch = parent.add(label, data=code)
+                for child in node.children:
+                    add(branch, child)
+                item = branch
+            else:
+                item = parent.add_leaf(label, data=code)
+            if code == selected:
+                found = item
+
+        for root in units.roots:
+            add(tree.root, root)
+        tree.root.expand()
+        for child in tree.root.children:
+            child.expand()
+        if found is not None:
+            self._reveal(found)
+            tree.move_cursor(found)
+
+    @staticmethod
+    def _label(code: str, name: str, assets: int) -> Text:
+        """``code name count``; a unit without assets (below it too) is dimmed."""
+        style = "" if assets else "dim"
+        return Text.assemble((code, f"bold {style}".strip()),
+                             (f" {name}" if name else "", style),
+                             (f" {assets:,}" if assets else "", "cyan"))
+
+    @staticmethod
+    def _reveal(node: TreeNode[str | None]) -> None:
+        parent = node.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+
+    def unit_node(self, code: str | None) -> TreeNode[str | None] | None:
+        """The tree's node of the unit ``code`` (the root for ``None``)."""
+        tree: Tree[str | None] = self.query_one("#units", Tree)
+        stack = [tree.root]
+        while stack:
+            node = stack.pop()
+            if node.data == code:
+                return node
+            stack.extend(node.children)
+        return None
+
+    @on(Tree.NodeSelected, "#units")
+    def unit_selected(self, event: Tree.NodeSelected[str | None]) -> None:
+        if event.node.allow_expand and not event.node.is_expanded:
+            event.node.expand()
+        self.set_query(AssetQuery(unit=event.node.data, text=self.asked.text,
+                                  service=self.asked.service))
+
+    # ------------------------------------------------------------------ rows
+
+    @on(Input.Changed, "#text, #service")
+    def filter_changed(self) -> None:
+        self.set_query(AssetQuery(
+            unit=self.asked.unit,
+            text=self.query_one("#text", Input).value.strip() or None,
+            service=self.query_one("#service", Input).value.strip() or None))
+
+    def set_query(self, q: AssetQuery) -> None:
+        if q != self.asked:
+            self.asked = q
+            self.reload()
+
+    def reload(self) -> None:
+        self.fetch(self.asked, self.limit)
+
+    @work(thread=True, exclusive=True, group="rows")
+    def fetch(self, q: AssetQuery, limit: int) -> None:
+        from garrison.db import read_session
+
+        worker = get_current_worker()
+        try:
+            with read_session(self.settings) as session:
+                rows, total = search_assets(session, q, limit=limit)
+        except GarrisonError as exc:
+            self.app.call_from_thread(self._show_problem, exc)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_rows, q, rows, total)
+
+    def _show_problem(self, exc: GarrisonError) -> None:
+        self.query_one("#count", Label).update(Text(exc.message, style="bold red"))
+
+    def local(self, value: datetime) -> str:
+        return value.astimezone(ZoneInfo(self.settings.timezone)).strftime("%Y-%m-%d %H:%M")
+
+    def _show_rows(self, q: AssetQuery, rows: list[AssetLine], total: int) -> None:
+        if q != self.asked:
+            return  # an older question
+        table = self.query_one("#table", DataTable)
+        table.clear()
+        self.rows = {row.id: row for row in rows}
+        self.total = total
+        for row in rows:
+            table.add_row(
+                row.address, row.unit, row.hostname or "",
+                Text(row.state, style=STATE_STYLE.get(row.state, "")),
+                Text(str(row.open_services), justify="right"),
+                Text(str(row.open_findings), justify="right",
+                     style="bold red" if row.open_findings else "dim"),
+                self.local(row.last_seen), key=str(row.id))
+        if rows:
+            table.move_cursor(row=0)
+        else:
+            self._show_detail(None)
+        self._count_text(q, len(rows), total)
+
+    def _count_text(self, q: AssetQuery, shown: int, total: int) -> None:
+        where = [_("unit {u} and below").format(u=q.unit) if q.unit else _("every unit")]
+        if q.text:
+            where.append(_("text {t!r}").format(t=q.text))
+        if q.service:
+            where.append(_("service {s!r}").format(s=q.service))
+        scope = " · ".join(where)
+        if total == 0:
+            text = _("No asset matches ({w}).").format(w=scope)
+            if not (q.unit or q.text or q.service):
+                text = _("The inventory is empty: import a scan with garrison scan import.")
+        elif shown < total:
+            text = _("First {n:,} of {t:,} assets ({w}): narrow the filter to see the "
+                     "rest.").format(n=shown, t=total, w=scope)
+        else:
+            text = ngettext("{t:,} asset ({w})", "{t:,} assets ({w})", total).format(
+                t=total, w=scope)
+        self.query_one("#count", Label).update(text)
+
+    # ------------------------------------------------------------------ detail
+
+    @on(DataTable.RowHighlighted, "#table")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is None:
+            return
+        row = self.rows.get(int(event.row_key.value))
+        if row is not None:
+            self.show_detail(row.id, row.address, row.unit)
+
+    @work(thread=True, exclusive=True, group="detail")
+    def show_detail(self, asset_id: int, address: str, unit: str) -> None:
+        from garrison.db import read_session
+
+        try:
+            with read_session(self.settings) as session:
+                view = asset_view(session, asset_id, address, unit)
+        except GarrisonError as exc:  # deleted since the list was read
+            self.app.call_from_thread(self._show_problem, exc)
+            view = None
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_detail, view)
+
+    def _show_detail(self, view: AssetView | None) -> None:
+        self.detail = view
+        head = self.query_one("#detail-head", Static)
+        services = self.query_one("#services", DataTable)
+        findings = self.query_one("#asset-findings", DataTable)
+        changes = self.query_one("#asset-changes", DataTable)
+        for table in (services, findings, changes):
+            table.clear()
+        if view is None:
+            head.update(Text(_("No asset selected."), style="dim"))
+            return
+        parts: list[str | tuple[str, str]] = [
+            (view.address, "bold"), " · ", view.hostname or _("no hostname"), " · ",
+            _("unit {u}").format(u=view.unit), " · ",
+            (view.state, STATE_STYLE.get(view.state, ""))]
+        if view.os_guess:
+            parts += [" · ", view.os_guess]
+        parts += [" · ", (_("first seen {a}, last seen {b}").format(
+            a=self.local(view.first_seen), b=self.local(view.last_seen)), "dim")]
+        head.update(Text.assemble(*parts))
+        for port, name, product in view.services:
+            services.add_row(port, name, product)
+        for fid, severity, status, title in view.findings:
+            findings.add_row(str(fid), Text(severity, style=SEVERITY_STYLE.get(severity, "")),
+                             status, title)
+        for at, what in view.changes:
+            changes.add_row(self.local(at), what)

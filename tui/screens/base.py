@@ -1,0 +1,51 @@
+"""What every Garrison screen shares: the app's settings, a title, palette commands.
+
+Database work never runs on the UI thread: screens call services inside thread
+workers (``@work(thread=True)``) and hand results back with ``call_from_thread``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, NamedTuple, cast
+
+from textual.screen import Screen
+
+if TYPE_CHECKING:
+    from garrison.settings import Settings
+    from tui.app import GarrisonApp
+
+
+#: Rich styles of the severities, shared by every screen.
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
+                  "info": "dim"}
+
+
+class PaletteCommand(NamedTuple):
+    """An action offered in the command palette while the screen is shown."""
+
+    title: str
+    help: str
+    callback: Callable[[], object]
+
+
+class GarrisonScreen(Screen[None]):
+    """A top-level screen (a mode of the app)."""
+
+    @property
+    def garrison(self) -> GarrisonApp:
+        return cast("GarrisonApp", self.app)
+
+    @property
+    def settings(self) -> Settings:
+        return self.garrison.settings
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        """The screen's own actions, for the command palette."""
+        return ()
+
+    def action_focus_filter(self) -> None:
+        """``/``: focus the screen's filter (the widget with the ``filter`` class)."""
+        for widget in self.query(".filter"):
+            widget.focus()
+            return

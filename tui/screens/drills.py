@@ -1,0 +1,175 @@
+"""Drills: the runs (``garrison drill runs``), refreshed every two seconds; ``enter`` opens
+a run's live console (``tui.widgets.drill_console``).
+
+Runs are started and driven by the engine (``garrison drill run PLAYBOOK``), in
+another terminal; this screen and the console only read the database, and record
+responses as ``garrison drill respond`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, cast
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Header, Label
+
+from garrison.errors import GarrisonError
+from garrison.i18n import _
+from tui.screens.base import GarrisonScreen, PaletteCommand
+from tui.widgets.drill_console import DrillConsole, clock_name
+
+REFRESH_SECONDS = 2.0
+LIMIT = 500
+COLUMNS = [("id", _("run")), ("title", _("playbook")), ("unit", _("unit")),
+           ("clock", _("clock")), ("state", _("state")), ("time", _("drill time")),
+           ("engine", _("engine")), ("started", _("started"))]
+STATE_STYLE = {"running": "green", "paused": "yellow", "done": "cyan", "aborted": "red",
+               "failed": "bold red"}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    title: str
+    unit: str
+    clock: str
+    state: str
+    drill_time: float
+    engine: bool
+    started: datetime
+
+
+class DrillsScreen(GarrisonScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "open_console", _("Console")),
+        Binding("ctrl+r", "reload", _("Reload")),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: dict[int, RunRow] = {}
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        table.border_title = _("Drill runs")
+        table.focus()
+        self.reload()
+        self.set_interval(REFRESH_SECONDS, self.tick)
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        yield PaletteCommand(_("Drills: open the live console of the highlighted run"),
+                             _("enter"), self.action_open_console)
+        yield PaletteCommand(_("Drills: reload the runs"), "ctrl+r", self.action_reload)
+
+    # ------------------------------------------------------------------ rows
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted and self.runs:  # back from a console: the states moved on
+            self.reload()
+
+    def tick(self) -> None:
+        if self.is_current and not self._busy:
+            self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="runs")
+    def reload(self) -> None:
+        from sqlalchemy.orm import QueryableAttribute, defer
+        from sqlmodel import col, select
+
+        from drills.store import drill_time, engine_alive
+        from garrison.db import read_session
+        from garrison.models import DrillRun, Unit
+
+        self._busy = True
+        try:
+            with read_session(self.settings) as session:
+                found = session.exec(
+                    select(DrillRun, Unit.code).join(Unit, col(Unit.id) == DrillRun.unit_id)
+                    .options(*(defer(cast("QueryableAttribute[Any]", big))
+                               for big in (DrillRun.playbook_source, DrillRun.script)))
+                    .order_by(col(DrillRun.id).desc()).limit(LIMIT)).all()
+                rows = [RunRow(run.id or 0, run.playbook_title, code,
+                               clock_name(run.clock_mode, run.speed, run.auto),
+                               run.state.value, drill_time(run), engine_alive(run),
+                               run.started_at) for run, code in found]
+        except GarrisonError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+            return
+        finally:
+            self._busy = False
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[RunRow]) -> None:
+        table = self.query_one("#runs", DataTable)
+        if [r.id for r in rows] == list(self.runs):  # same runs: update the cells
+            for row in rows:
+                for (key, _label), value in zip(COLUMNS, self.cells(row), strict=True):
+                    table.update_cell(str(row.id), key, value)
+        else:
+            keep = self.selected_id()
+            table.clear()
+            for row in rows:
+                table.add_row(*self.cells(row), key=str(row.id))
+            if keep is not None and any(r.id == keep for r in rows):
+                table.move_cursor(row=table.get_row_index(str(keep)), scroll=False)
+        self.runs = {r.id: r for r in rows}
+        running = sum(1 for r in rows if r.state == "running")
+        self.query_one("#count", Label).update(
+            _("{n} runs, {r} running · enter opens the live console · refreshed every {s:g} s "
+              "· start one with `garrison drill run PLAYBOOK --clock fast:60`").format(
+                  n=len(rows), r=running, s=REFRESH_SECONDS) if rows else
+            _("No drill run yet: start one with `garrison drill run site-accident-rumour "
+              "--clock fast:60`."))
+
+    def cells(self, row: RunRow) -> list[Any]:
+        from drills.durations import clock_text
+
+        started = row.started.astimezone(ZoneInfo(self.settings.timezone))
+        return [str(row.id), row.title, row.unit, row.clock,
+                Text(row.state, style=STATE_STYLE.get(row.state, "")),
+                clock_text(row.drill_time),
+                Text("●", style="green") if row.engine else Text("-", style="dim"),
+                started.strftime("%Y-%m-%d %H:%M")]
+
+    def selected_id(self) -> int | None:
+        table = self.query_one("#runs", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key is not None else None
+
+    # ------------------------------------------------------------------ console
+
+    @on(DataTable.RowSelected, "#runs")
+    def selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.open_console(int(event.row_key.value))
+
+    def action_open_console(self) -> None:
+        run_id = self.selected_id()
+        if run_id is None:
+            self.notify(_("No drill run to open."), severity="warning")
+            return
+        self.open_console(run_id)
+
+    def open_console(self, run_id: int) -> None:
+        self.app.push_screen(DrillConsole(run_id))

@@ -1,0 +1,492 @@
+"""Findings: a filter bar, a sortable paged table, the selected finding's detail, actions.
+
+The table holds pages of ``PAGE`` rows read with the same SQL as ``garrison findings
+list`` (``garrison.findings.listing``), sorted in the database; the next page loads as
+the cursor nears the end, so 100,000 findings paint as fast as 100. Every query runs
+in a worker thread; a newer filter cancels the older query's result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
+from functools import partial
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.suggester import SuggestFromList
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.worker import get_current_worker
+
+from garrison.errors import GarrisonError
+from garrison.findings.listing import FindingFilter, FindingRow, is_overdue
+from garrison.i18n import _
+from garrison.vocab import FindingStatus, Severity
+from tui.screens.base import SEVERITY_STYLE, GarrisonScreen, PaletteCommand
+from tui.widgets.export_prompt import ExportPrompt
+from tui.widgets.status_prompt import StatusChange, StatusPrompt
+from tui.widgets.text_prompt import TextPrompt
+
+PAGE = 100
+ACTIVE = "active"
+COLUMNS = [("id", _("id")), ("unit", _("unit")), ("severity", _("severity")),
+           ("status", _("status")), ("title", _("title")), ("where", _("where")),
+           ("owner", _("owner")), ("due", _("due"))]
+
+
+def where_text(row: FindingRow) -> str:
+    where = row.address or "-"
+    if row.port is not None:
+        where += f":{row.port}/{row.protocol}"
+    return where
+
+
+class FindingsScreen(GarrisonScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "change_status", _("Status")),
+        Binding("o", "assign", _("Assign")),
+        Binding("n", "note", _("Note")),
+        Binding("x", "export", _("Export")),
+        Binding("ctrl+r", "reload", _("Reload")),
+        Binding("escape", "focus_table", _("Table"), show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = FindingFilter(statuses=(FindingStatus.open, FindingStatus.in_progress))
+        self.order, self.descending = "id", False
+        self.loaded = 0
+        self.total: int | None = None
+        self.more = False
+        self.asked_at = 0.0
+        self.latency: float | None = None
+        """Seconds from the last filter change to its rows on screen (for bench/)."""
+        self.painted: FindingFilter | None = None
+        """The filter whose first page the table shows."""
+        self.rows: dict[int, FindingRow] = {}
+        self.warmed = False
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Input(placeholder=_("/ words in the title"), id="text", classes="filter")
+            yield Input(placeholder=_("unit (and below)"), id="unit")
+            yield Select([(s.value, s.value) for s in Severity], prompt=_("any severity"),
+                         id="severity")
+            yield Select([(_("open + in progress"), ACTIVE),
+                          *((s.value, s.value) for s in FindingStatus)],
+                         value=ACTIVE, prompt=_("any status"), id="status")
+            yield Input(placeholder=_("owner"), id="owner")
+            yield Checkbox(_("overdue"), id="overdue")
+        with Horizontal(id="body"):
+            yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="detail"):
+                yield Static(_("Select a finding."), id="detail-text")
+        yield Label("", id="count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#table", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        table.focus()
+        self.load_units()
+        self.reload()
+
+    def palette_commands(self) -> Iterable[PaletteCommand]:
+        yield PaletteCommand(_("Findings: change status"), _("s"), self.action_change_status)
+        yield PaletteCommand(_("Findings: assign an owner"), _("o"), self.action_assign)
+        yield PaletteCommand(_("Findings: add a note"), _("n"), self.action_note)
+        yield PaletteCommand(_("Findings: export the current filter"), _("x"),
+                             self.action_export)
+        yield PaletteCommand(_("Findings: focus the filter"), "/", self.action_focus_filter)
+        for key, label in COLUMNS:
+            if key != "where":
+                yield PaletteCommand(_("Findings: sort by {c}").format(c=label), "",
+                                     partial(self.sort_by, key))
+
+    # ------------------------------------------------------------------ filters
+
+    @work(thread=True, group="units")
+    def load_units(self) -> None:
+        from sqlmodel import select
+
+        from garrison.db import read_session
+        from garrison.models import Unit
+
+        with read_session(self.settings) as session:
+            codes = list(session.exec(select(Unit.code).order_by(Unit.code)))
+        self.app.call_from_thread(self._set_units, codes)
+
+    def _set_units(self, codes: list[str]) -> None:
+        self.query_one("#unit", Input).suggester = SuggestFromList(codes, case_sensitive=False)
+
+    def read_filter(self) -> FindingFilter:
+        severity = self.query_one("#severity", Select).value
+        status = self.query_one("#status", Select).value
+        if status == ACTIVE:
+            statuses: tuple[FindingStatus, ...] = (FindingStatus.open,
+                                                   FindingStatus.in_progress)
+        elif isinstance(status, str):
+            statuses = (FindingStatus(status),)
+        else:
+            statuses = ()
+        overdue = self.query_one("#overdue", Checkbox).value
+        if overdue and status == ACTIVE:
+            statuses = ()  # overdue means open or in progress already
+        return FindingFilter(
+            unit=self.query_one("#unit", Input).value.strip() or None,
+            severities=(Severity(severity),) if isinstance(severity, str) else (),
+            statuses=statuses, owner=self.query_one("#owner", Input).value.strip() or None,
+            overdue=overdue, text=self.query_one("#text", Input).value.strip() or None)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def filter_changed(self) -> None:
+        new = self.read_filter()
+        if new != self.filter:
+            self.filter = new
+            self.reload()
+
+    def sort_by(self, key: str) -> None:
+        if key == "where":
+            return
+        self.descending = not self.descending if key == self.order else key in (
+            "first_seen",)
+        self.order = key
+        self.reload()
+
+    @on(DataTable.HeaderSelected)
+    def header_selected(self, event: DataTable.HeaderSelected) -> None:
+        self.sort_by(str(event.column_key.value))
+
+    # ------------------------------------------------------------------ rows
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self.asked_at = time.perf_counter()
+        self.fetch(self.filter, self.order, self.descending, 0)
+
+    @work(thread=True, exclusive=True, group="rows")
+    def fetch(self, f: FindingFilter, order: str, descending: bool, offset: int) -> None:
+        worker = get_current_worker()
+        if order == "id" and not descending and offset == 0 and self._quick(f):
+            return
+        from garrison.db import read_session
+        from garrison.findings.queries import count_findings, list_findings
+
+        try:
+            with read_session(self.settings) as session:
+                rows = list_findings(session, f, limit=PAGE + 1, order=order,
+                                     descending=descending, offset=offset,
+                                     now=self.garrison.now())
+                if worker.is_cancelled:
+                    return
+                self.app.call_from_thread(self._show_rows, f, rows[:PAGE], offset,
+                                          len(rows) > PAGE)
+                if offset == 0:
+                    total = count_findings(session, f, now=self.garrison.now())
+                    if not worker.is_cancelled:
+                        self.app.call_from_thread(self._show_total, f, total)
+        except GarrisonError as exc:
+            self.app.call_from_thread(self._show_problem, exc)
+
+    def _quick(self, f: FindingFilter) -> bool:
+        """The first page by id through ``garrison.findings.quick`` (the standard library's
+        sqlite3, no ORM), as ``findings list`` does; False when that road cannot answer
+        exactly (the ORM path then does). Then the ORM is imported in the background."""
+        from garrison.findings.quick import quick_list
+
+        worker = get_current_worker()
+
+        def paint(rows: list[FindingRow]) -> None:
+            if not worker.is_cancelled:  # more than a page: the count says so below
+                self.app.call_from_thread(self._show_rows, f, rows, 0, len(rows) == PAGE)
+
+        page = quick_list(self.settings.db, f, limit=PAGE, now=self.garrison.now(),
+                          on_rows=paint)
+        if page is None:
+            return False
+        total = page.total if page.total is not None else len(page.rows)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_total, f, total)
+        if not self.warmed:
+            self.warmed = True
+            import garrison.findings.queries  # noqa: F401 - warm the ORM for what follows
+        return True
+
+    def _show_problem(self, exc: GarrisonError) -> None:
+        self.query_one("#count", Label).update(Text(exc.message, style="bold red"))
+        self.query_one("#table", DataTable).clear()
+        self.rows.clear()
+
+    def _show_rows(self, f: FindingFilter, rows: list[FindingRow], offset: int,
+                   more: bool) -> None:
+        if f != self.filter:
+            return  # an older question
+        table = self.query_one("#table", DataTable)
+        if offset == 0:
+            table.clear()
+            self.rows.clear()
+        for row in rows:
+            self.rows[row.id] = row
+            table.add_row(*self.cells(row), key=str(row.id))
+        self.loaded = offset + len(rows)
+        self.more = more
+        if offset == 0:
+            self.latency = time.perf_counter() - self.asked_at
+            self.painted = f
+            if rows:
+                table.move_cursor(row=0)
+            else:
+                self._detail(Text(_("No finding matches the filter."), style="dim"))
+        self._count_text()
+
+    def _show_total(self, f: FindingFilter, total: int) -> None:
+        if f == self.filter:
+            self.total = total
+            self.more = self.loaded < total
+            self._count_text()
+
+    def _count_text(self) -> None:
+        arrow = "↓" if self.descending else "↑"
+        total = f"{self.total:,}" if self.total is not None else "…"
+        self.query_one("#count", Label).update(_(
+            "{n:,} of {t} findings shown · sorted by {o} {a} · s status, o assign, n note, "
+            "x export").format(n=self.loaded, t=total, o=self.order, a=arrow))
+
+    def cells(self, row: FindingRow) -> list[Any]:
+        due = self.local(row.due_at, "%Y-%m-%d") if row.due_at else ""
+        return [str(row.id), row.unit,
+                Text(row.severity.value, style=SEVERITY_STYLE[row.severity.value]),
+                row.status.value, row.title, where_text(row), row.owner,
+                Text(f"{due} {_('overdue')}", style="bold red") if row.overdue else due]
+
+    @on(DataTable.RowHighlighted, "#table")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is None:
+            return
+        self.garrison.selected_finding = int(event.row_key.value)
+        if self.more and event.cursor_row >= self.loaded - 10:
+            self.more = False
+            self.fetch_more()
+        self.show_detail(int(event.row_key.value))
+
+    def fetch_more(self) -> None:
+        worker_offset = self.loaded
+        self.run_worker(lambda: self._more(self.filter, worker_offset), thread=True,
+                        group="more")
+
+    def _more(self, f: FindingFilter, offset: int) -> None:
+        from garrison.db import read_session
+        from garrison.findings.queries import list_findings
+
+        with read_session(self.settings) as session:
+            rows = list_findings(session, f, limit=PAGE + 1, order=self.order,
+                                 descending=self.descending, offset=offset,
+                                 now=self.garrison.now())
+        self.app.call_from_thread(self._show_rows, f, rows[:PAGE], offset, len(rows) > PAGE)
+
+    # ------------------------------------------------------------------ detail
+
+    def selected_id(self) -> int | None:
+        table = self.query_one("#table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key is not None else None
+
+    @work(thread=True, exclusive=True, group="detail")
+    def show_detail(self, finding_id: int) -> None:
+        from garrison.db import read_session
+        from garrison.findings.queries import finding_detail
+
+        with read_session(self.settings) as session:
+            try:
+                detail = finding_detail(session, finding_id)
+            except GarrisonError as exc:
+                self.app.call_from_thread(self._detail, Text(exc.message))
+                return
+            render = self.render_detail(detail, self.garrison.now(), self.local)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._detail, render)
+
+    def _detail(self, render: Any) -> None:
+        self.query_one("#detail-text", Static).update(render)
+
+    def local(self, moment: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """A stored (UTC) time in the deployment's zone, as every screen shows times."""
+        return moment.astimezone(ZoneInfo(self.settings.timezone)).strftime(fmt)
+
+    @staticmethod
+    def render_detail(detail: Any, now: datetime, local: Any) -> Group:
+        f = detail.finding
+        overdue = is_overdue(f.status, f.due_at, now)
+        head = Text.from_markup(
+            f"[b]#{f.id} {escape(f.title)}[/b]\n"
+            f"[{SEVERITY_STYLE[f.severity.value]}]{f.severity.value}[/] · {f.status.value}"
+            + (f" · [bold red]{_('overdue')}[/]" if overdue else "") + "\n"
+            + _("unit {c} {n}").format(c=detail.unit_code, n=escape(detail.unit_name)) + "\n"
+            + _("owner {o} · due {d}").format(
+                o=escape(f.owner), d=local(f.due_at, "%Y-%m-%d") if f.due_at else "-")
+            + "\n" + _("where {w}").format(w=f.address or "-")
+            + (f":{f.port}/{f.protocol}" if f.port is not None else "") + "\n"
+            + _("rule {r} · source {s}").format(r=f.rule_id, s=f.source.value))
+        parts: list[Any] = [head]
+        if f.description:
+            parts.append(Text("\n" + f.description))
+        if f.remediation:
+            parts.append(Text("\n" + _("Remediation: ") + f.remediation, style="italic"))
+        if f.evidence:
+            evidence = Table(title=_("Evidence"), show_header=False, expand=True)
+            for key, value in list(f.evidence.items())[:20]:
+                evidence.add_row(str(key), escape(str(value))[:300])
+            parts.append(evidence)
+        history = Table(_("when"), _("what"), _("who"), title=_("History"), expand=True)
+        for event in detail.events:
+            what = event.kind.value
+            if event.from_status and event.from_status != event.to_status:
+                what = f"{event.from_status.value} → {event.to_status.value}"
+            elif event.kind.value == "status":
+                what = event.to_status.value
+            if event.note:
+                what += f"\n{event.note}"
+            history.add_row(local(event.at), escape(what),
+                            escape(event.actor))
+        parts.append(history)
+        return Group(*parts)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_focus_table(self) -> None:
+        self.query_one("#table", DataTable).focus()
+
+    def _need_selection(self) -> int | None:
+        finding_id = self.selected_id()
+        if finding_id is None:
+            self.notify(_("No finding selected."), severity="warning")
+        return finding_id
+
+    def action_change_status(self) -> None:
+        finding_id = self._need_selection()
+        if finding_id is None:
+            return
+        current = self.rows[finding_id].status if finding_id in self.rows else (
+            FindingStatus.open)
+
+        def done(change: StatusChange | None) -> None:
+            if change is not None:
+                self.write_status(finding_id, change)
+
+        self.app.push_screen(StatusPrompt(finding_id, current), done)
+
+    @work(thread=True, group="write")
+    def write_status(self, finding_id: int, change: StatusChange) -> None:
+        from garrison.findings.lifecycle import set_status
+        from garrison.findings.sla import settings_policy
+
+        def act(session: Any) -> str:
+            set_status(session, finding_id=finding_id, status=change.status,
+                       actor=self.settings.actor, reason=change.reason, until=change.until,
+                       approver=change.approver, policy=settings_policy(self.settings),
+                       max_acceptance_days=self.settings.accepted_risk_max_days)
+            return _("Finding #{id} is now {s}.").format(id=finding_id, s=change.status.value)
+
+        self._write(act)
+
+    def _write(self, act: Any) -> None:
+        """Run ``act(session)`` in one transaction; say what happened or why not."""
+        from garrison.db import write_session
+
+        try:
+            with write_session(self.settings) as session:
+                message = act(session)
+        except GarrisonError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title=_("Refused"),
+                                      severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self.notify, message)
+        self.app.call_from_thread(self.reload)
+
+    def action_assign(self) -> None:
+        finding_id = self._need_selection()
+        if finding_id is None:
+            return
+        current = self.rows[finding_id].owner if finding_id in self.rows else ""
+
+        def done(owner: str | None) -> None:
+            if owner:
+                self.write_owner(finding_id, owner)
+
+        self.app.push_screen(TextPrompt(_("New owner of finding #{id}:").format(id=finding_id),
+                                        value=current), done)
+
+    @work(thread=True, group="write")
+    def write_owner(self, finding_id: int, owner: str) -> None:
+        from garrison.findings.lifecycle import assign
+
+        def act(session: Any) -> str:
+            assign(session, finding_id=finding_id, owner=owner, actor=self.settings.actor)
+            return _("Finding #{id} now belongs to {o}.").format(id=finding_id, o=owner)
+
+        self._write(act)
+
+    def action_note(self) -> None:
+        finding_id = self._need_selection()
+        if finding_id is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text:
+                self.write_note(finding_id, text)
+
+        self.app.push_screen(TextPrompt(_("Note on finding #{id}:").format(id=finding_id)),
+                             done)
+
+    @work(thread=True, group="write")
+    def write_note(self, finding_id: int, text: str) -> None:
+        from garrison.findings.lifecycle import add_note
+
+        def act(session: Any) -> str:
+            add_note(session, finding_id=finding_id, text=text, actor=self.settings.actor)
+            return _("Note added to finding #{id}.").format(id=finding_id)
+
+        self._write(act)
+
+    def action_export(self) -> None:
+        described = ", ".join(f"{k}={v}" for k, v in self.filter.describe().items()) or _(
+            "everything")
+
+        def done(answer: Any) -> None:
+            if answer is not None:
+                fmt, path = answer
+                self.write_export(replace(self.filter), fmt, path)
+
+        self.app.push_screen(ExportPrompt(described), done)
+
+    @work(thread=True, group="write")
+    def write_export(self, f: FindingFilter, fmt: str, path: Any) -> None:
+        from garrison.findings.exporting import export_findings
+
+        def act(session: Any) -> str:
+            result = export_findings(session, fmt=fmt, path=path, filters=f,
+                                     actor=self.settings.actor, database=self.settings.db)
+            return _("Wrote {n} findings to {p} (manifest beside it).").format(
+                n=result.rows, p=result.path)
+
+        self._write(act)

@@ -1,0 +1,1 @@
+"""Widgets and modal prompts shared by the screens (one per file)."""

@@ -1,0 +1,79 @@
+"""The modal asking for a finding's new status, with what the lifecycle requires."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from garrison.i18n import _
+from garrison.vocab import FindingStatus
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: FindingStatus
+    reason: str | None
+    until: date | None
+    approver: str | None
+
+
+class StatusPrompt(ModalScreen[StatusChange | None]):
+    """Pick a status; a reason (required for false_positive and accepted_risk), and for
+    accepted_risk an approver and an expiry date. The lifecycle itself decides: a refused
+    move comes back as a notification, not a crash."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", _("Cancel"))]
+
+    def __init__(self, finding_id: int, current: FindingStatus) -> None:
+        super().__init__()
+        self.finding_id = finding_id
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="prompt"):
+            yield Label(_("Finding #{id} is {s}. Move it to:").format(
+                id=self.finding_id, s=self.current.value))
+            yield Select([(s.value, s) for s in FindingStatus if s is not self.current],
+                         prompt=_("new status"), id="status")
+            yield Input(placeholder=_("reason (false_positive, accepted_risk)"), id="reason")
+            yield Input(placeholder=_("approver (accepted_risk)"), id="approver")
+            yield Input(placeholder=_("until YYYY-MM-DD (accepted_risk)"), id="until")
+            yield Label("", id="error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button(_("Change"), variant="primary", id="ok")
+                yield Button(_("Cancel"), id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#status", Select).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted)
+    def submit(self) -> None:
+        status = self.query_one("#status", Select).value
+        if not isinstance(status, FindingStatus):
+            self.query_one("#error", Label).update(_("choose the new status"))
+            return
+        text = self.query_one("#until", Input).value.strip()
+        until = None
+        if text:
+            try:
+                until = date.fromisoformat(text)
+            except ValueError:
+                self.query_one("#error", Label).update(
+                    _("{v!r} is not a date; write YYYY-MM-DD").format(v=text))
+                return
+        self.dismiss(StatusChange(
+            status, self.query_one("#reason", Input).value.strip() or None, until,
+            self.query_one("#approver", Input).value.strip() or None))
