@@ -24,7 +24,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import (
     Button,
@@ -34,10 +33,8 @@ from textual.widgets import (
     Header,
     Input,
     Label,
-    OptionList,
     Static,
 )
-from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from expert_pool.filters import ExpertFilter
@@ -45,6 +42,7 @@ from garrison.errors import GarrisonError
 from garrison.i18n import _
 from garrison.vocab import AssignmentRole
 from tui.screens.base import GarrisonScreen, PaletteCommand
+from tui.widgets.role_prompt import RolePrompt
 from tui.widgets.text_prompt import TextPrompt
 
 ROSTER = [("id", _("id")), ("name", _("name")), ("organisation", _("organisation")),
@@ -59,9 +57,6 @@ EXCLUDED = [("name", _("name")), ("home_unit", _("home unit")), ("reasons", _("w
 WIDTHS = {"organisation": 18, "skills": 28, "reasons": 40}
 """Columns that would push the others out of sight: long cells wrap (rows grow)."""
 EXPERT_TABLES = ("roster", "matches", "excluded")
-ROLES = [(AssignmentRole.referee, _("referee: judges the response")),
-         (AssignmentRole.evaluator, _("evaluator: assesses the finding")),
-         (AssignmentRole.responder, _("responder: helps handle it"))]
 SPLIT = re.compile(r"[;,，；、]")
 MAX_COUNT = 50
 
@@ -88,33 +83,6 @@ def skills_cell(skills: dict[str, int]) -> str:
 def certs_cell(certs: list[dict[str, Any]]) -> str:
     return ", ".join(f"{c['name']} ({c['expires']})" if c.get("expires") else str(c["name"])
                      for c in certs)
-
-
-class RolePrompt(ModalScreen[AssignmentRole | None]):
-    """Which role the expert is called in for."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", _("Cancel"))]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="prompt"):
-            yield Label(self.question)
-            yield OptionList(*(Option(label, id=role.value) for role, label in ROLES),
-                             id="role")
-            yield Label(_("enter to assign, escape to cancel"), classes="dim")
-
-    def on_mount(self) -> None:
-        self.query_one("#role", OptionList).focus()
-
-    @on(OptionList.OptionSelected, "#role")
-    def chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(AssignmentRole(str(event.option_id)))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ExpertsScreen(GarrisonScreen):
