@@ -219,3 +219,57 @@ async def test_paging_loads_more_as_the_cursor_nears_the_end(tui_db: Settings) -
         await pilot.pause()
         assert len(ids(app)) == 200
         assert len(set(ids(app))) == 200
+
+
+async def test_the_screen_works_on_both_backends(settings: Settings) -> None:
+    """The same flow on SQLite and on a real PostgreSQL server: the first page (quick
+    path), a filter, a sort (ORM path) and a status change read back."""
+    from tests.tui.conftest import build
+
+    build(settings)
+    app = GarrisonApp(settings, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, FindingsScreen)
+        assert len(ids(app)) == 9 and screen.total == 9
+        screen.query_one("#unit", Input).value = "hz-jw"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(ids(app)) == 5
+        screen.sort_by("severity")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        first = ids(app)[0]
+        assert screen.rows[first].severity.value == "critical"
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one("#status", Select).value = FindingStatus.false_positive
+        app.screen.query_one("#reason", Input).value = "测试环境"
+        app.screen.query_one("#ok", Button).press()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert title_of(settings, first).status is FindingStatus.false_positive
+
+
+async def test_chinese_text_lines_up_in_the_table(tui_db: Settings) -> None:
+    """Columns start at the same terminal cell whether the title before them is Chinese
+    (two cells a character) or ASCII."""
+    from rich.cells import cell_len
+
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#table", DataTable)
+        lines = [table.render_line(y).text for y in range(1, 10)]
+    starts = set()
+    for line in lines:
+        owner_at = max(line.find(" 陈静"), line.find(" 杨磊"), line.find(" 黄洋"),
+                       line.find(" 朱明"), line.find(" 郭秀英"), line.find(" 许海燕"),
+                       line.find(" 王强"))
+        assert owner_at > 0, line
+        starts.add(cell_len(line[:owner_at]))
+    assert any(cell_len(ln) != len(ln) for ln in lines)  # some titles are Chinese
+    assert len(starts) == 1, starts

@@ -30,7 +30,8 @@ HELP = _("""\
 
 **Findings**: `s` change the status (a reason, an approver and an expiry when the
 lifecycle needs them), `o` assign an owner, `n` add a note, `x` export what the
-filter shows (CSV, XLSX, JSON, OCSF, HTML), `enter` or click a column header to sort.
+filter shows (CSV, XLSX, JSON, OCSF, HTML); click a column header (or pick "sort by" in
+the command palette) to sort, again to reverse.
 
 **Experts**: fill the match form (skills such as `forensics:2`, a city, the unit under
 review) and press `enter`; `g` assigns the highlighted expert to a finding.
