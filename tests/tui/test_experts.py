@@ -15,7 +15,8 @@ from garrison.models import Assignment, AssignmentRole, Expert, Finding
 from garrison.settings import Settings
 from tests.tui.conftest import NOW
 from tui.app import GarrisonApp
-from tui.screens.experts import ExpertsScreen, RolePrompt
+from tui.screens.experts import ExpertsScreen
+from tui.widgets.role_prompt import RolePrompt
 from tui.widgets.text_prompt import TextPrompt
 
 SIZE = (160, 48)
