@@ -123,7 +123,7 @@ class DrillsScreen(GarrisonScreen):
         if [r.id for r in rows] == list(self.runs):  # same runs: update the cells
             for row in rows:
                 for (key, _label), value in zip(COLUMNS, self.cells(row), strict=True):
-                    table.update_cell(str(row.id), key, value)
+                    table.update_cell(str(row.id), key, value, update_width=True)
         else:
             keep = self.selected_id()
             table.clear()
