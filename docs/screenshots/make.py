@@ -23,20 +23,16 @@ SHOTS = [("dashboard", ()), ("assets", ()), ("findings", ()), ("experts", ()),
 
 async def shoot(db: str, name: str, keys: tuple[str, ...]) -> Path:
     from garrison.settings import Settings
-    from tests.tui.conftest import NOW
+    from tests.tui.conftest import NOW, settle
     from tui.app import GarrisonApp
 
     screen = {"help": "findings", "drill-console": "drills"}.get(name, name)
     app = GarrisonApp(Settings(db=db, actor="officer"), screen=screen, now=NOW)
     async with app.run_test(size=(160, 44)) as pilot:
-        for _ in range(3):
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+        await settle(pilot)
         if keys:
             await pilot.press(*keys)
-            for _ in range(3):
-                await app.workers.wait_for_complete()
-                await pilot.pause(0.2)
+            await settle(pilot)
         svg = OUT / f"{name}.svg"
         app.save_screenshot(str(svg))
     png = OUT / f"{name}.png"

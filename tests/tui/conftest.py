@@ -4,6 +4,7 @@ with fixed dates, the expert pool of the expert tests, a finished drill."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,20 @@ def tui_db(sqlite_settings: Settings) -> Settings:
 def tui_db_drill(sqlite_settings: Settings) -> Settings:
     """``tui_db`` with a finished drill run (snapshots, screenshots)."""
     return build(sqlite_settings, drill=True)
+
+
+async def settle(pilot: Any) -> None:
+    """Let every worker finish and every screen repaint: details load after rows, and a
+    DataTable measures its columns only when idle (under load that comes later)."""
+    from textual.widgets import DataTable
+
+    app = pilot.app
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    for _ in range(200):
+        tables = list(app.screen.query(DataTable))
+        if not any(t._require_update_dimensions or t._updated_cells for t in tables):
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()

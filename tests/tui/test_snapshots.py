@@ -14,17 +14,14 @@ import pytest
 from textual.pilot import Pilot
 
 from garrison.settings import Settings
-from tests.tui.conftest import NOW
+from tests.tui.conftest import NOW, settle
 from tui.app import GarrisonApp
 
 SIZE = (160, 44)
 
 
 async def settled(pilot: Pilot[Any]) -> None:
-    """Let every worker finish and the screen repaint (twice: details load after rows)."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+    await settle(pilot)
 
 
 @pytest.mark.parametrize("screen", ["dashboard", "assets", "findings", "experts", "drills"])
