@@ -110,17 +110,25 @@ def tui_db_drill(sqlite_settings: Settings) -> Settings:
 
 
 async def settle(pilot: Any) -> None:
-    """Let every worker finish and every screen repaint: details load after rows, and a
-    DataTable measures its columns only when idle (under load that comes later)."""
+    """Wait until the app is quiet: no worker running, and every DataTable has measured
+    its columns (it does so when idle, which comes later under load). Details load after
+    rows, so quiet must last a few rounds."""
+    from textual.screen import Screen
     from textual.widgets import DataTable
 
     app = pilot.app
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-    for _ in range(200):
-        tables = list(app.screen.query(DataTable))
-        if not any(t._require_update_dimensions or t._updated_cells for t in tables):
+    for _ in range(400):  # the first screen is mounted after the app starts
+        if type(app.screen) is not Screen and app.screen.is_mounted:
             break
         await pilot.pause(0.01)
+    quiet = 0
+    for _ in range(400):
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.01)
+        pending = any(t._require_update_dimensions or t._updated_cells
+                      for t in app.screen.query(DataTable))
+        busy = pending or any(w.is_running for w in app.workers)
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 10:
+            break
     await pilot.pause()

@@ -31,6 +31,7 @@ from garrison.i18n import _, ngettext
 from garrison.vocab import OPEN_STATES, FindingStatus
 from tui.screens.base import SEVERITY_STYLE, GarrisonScreen, PaletteCommand
 from tui.screens.dashboard import change_text
+from tui.widgets.table import MeasuredTable
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -249,20 +250,20 @@ class AssetsScreen(GarrisonScreen):
                     yield Input(placeholder=_("/ address, hostname, service or product"),
                                 id="text", classes="filter")
                     yield Input(placeholder=_("service: ssh, 443, tcp/22"), id="service")
-                yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
+                yield MeasuredTable(id="table", cursor_type="row", zebra_stripes=True)
                 yield Label("", id="count")
                 with Vertical(id="detail"):
                     yield Static(Text(_("Select an asset."), style="dim"), id="detail-head")
                     with Horizontal(id="detail-tables"):
                         with Vertical(id="services-box", classes="detail-box"):
                             yield Label(_("Open services"), classes="detail-title")
-                            yield DataTable(id="services", cursor_type="none")
+                            yield MeasuredTable(id="services", cursor_type="none")
                         with Vertical(id="findings-box", classes="detail-box"):
                             yield Label(_("Findings"), classes="detail-title")
-                            yield DataTable(id="asset-findings", cursor_type="none")
+                            yield MeasuredTable(id="asset-findings", cursor_type="none")
                         with Vertical(id="changes-box", classes="detail-box"):
                             yield Label(_("Recent changes"), classes="detail-title")
-                            yield DataTable(id="asset-changes", cursor_type="none")
+                            yield MeasuredTable(id="asset-changes", cursor_type="none")
         yield Footer()
 
     def on_mount(self) -> None:

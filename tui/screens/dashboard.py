@@ -33,6 +33,7 @@ from garrison.errors import GarrisonError
 from garrison.i18n import _
 from garrison.vocab import OPEN_STATES, SEVERITY_ORDER, FindingStatus, Severity
 from tui.screens.base import SEVERITY_STYLE, GarrisonScreen, PaletteCommand
+from tui.widgets.table import MeasuredTable
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -322,11 +323,11 @@ class DashboardScreen(GarrisonScreen):
         with Horizontal(id="middle"):
             with Vertical(id="overdue-panel", classes="panel") as panel:
                 panel.border_title = _("Overdue findings by unit")
-                yield DataTable(id="overdue", cursor_type="none", zebra_stripes=True)
+                yield MeasuredTable(id="overdue", cursor_type="none", zebra_stripes=True)
                 yield Static(_("No overdue findings."), id="overdue-empty", classes="empty")
             with Vertical(id="changes-panel", classes="panel") as panel:
                 panel.border_title = _("Recent inventory changes")
-                yield DataTable(id="changes", cursor_type="none", zebra_stripes=True)
+                yield MeasuredTable(id="changes", cursor_type="none", zebra_stripes=True)
                 yield Static(_("No inventory change yet: import a scan with "
                                "garrison scan import or run one with garrison scan run."),
                              id="changes-empty", classes="empty")
@@ -334,13 +335,13 @@ class DashboardScreen(GarrisonScreen):
             with Vertical(id="oncall-panel", classes="panel") as panel:
                 panel.border_title = _("On call now")
                 yield Static("", id="oncall-shift")
-                yield DataTable(id="oncall", cursor_type="none")
+                yield MeasuredTable(id="oncall", cursor_type="none")
                 yield Static(_("Nobody is on call: plan a rotation with "
                                "garrison experts oncall plan"),
                              id="oncall-empty", classes="empty")
             with Vertical(id="drills-panel", classes="panel") as panel:
                 panel.border_title = _("Running drills")
-                yield DataTable(id="drills", cursor_type="none")
+                yield MeasuredTable(id="drills", cursor_type="none")
                 yield Static(_("No drill is running: start one with "
                                "garrison drill run PLAYBOOK."),
                              id="drills-empty", classes="empty")

@@ -24,6 +24,7 @@ from garrison.errors import GarrisonError
 from garrison.i18n import _
 from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.widgets.drill_console import DrillConsole, clock_name
+from tui.widgets.table import MeasuredTable
 
 REFRESH_SECONDS = 2.0
 LIMIT = 500
@@ -59,7 +60,7 @@ class DrillsScreen(GarrisonScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Label("", id="count")
         yield Footer()
 

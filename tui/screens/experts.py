@@ -43,6 +43,7 @@ from garrison.i18n import _
 from garrison.vocab import AssignmentRole
 from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.widgets.role_prompt import RolePrompt
+from tui.widgets.table import MeasuredTable
 from tui.widgets.text_prompt import TextPrompt
 
 ROSTER = [("id", _("id")), ("name", _("name")), ("organisation", _("organisation")),
@@ -117,7 +118,7 @@ class ExpertsScreen(GarrisonScreen):
             yield Input(placeholder=_("city"), id="city", classes="roster-filter")
             yield Checkbox(_("include retired"), id="retired")
         with Horizontal(id="top"):
-            yield DataTable(id="roster", cursor_type="row", zebra_stripes=True)
+            yield MeasuredTable(id="roster", cursor_type="row", zebra_stripes=True)
             with Vertical(id="side"):
                 yield Static(_("On call now: …"), id="oncall")
                 with VerticalScroll(id="detail"):
@@ -132,8 +133,8 @@ class ExpertsScreen(GarrisonScreen):
                         classes="match-field")
             yield Button(_("Match"), variant="primary", id="m-go")
         with Horizontal(id="results"):
-            yield DataTable(id="matches", cursor_type="row", zebra_stripes=True)
-            yield DataTable(id="excluded", cursor_type="row", zebra_stripes=True)
+            yield MeasuredTable(id="matches", cursor_type="row", zebra_stripes=True)
+            yield MeasuredTable(id="excluded", cursor_type="row", zebra_stripes=True)
         yield Label("", id="count")
         yield Footer()
 

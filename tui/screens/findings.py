@@ -35,6 +35,7 @@ from garrison.vocab import FindingStatus, Severity
 from tui.screens.base import SEVERITY_STYLE, GarrisonScreen, PaletteCommand
 from tui.widgets.export_prompt import ExportPrompt
 from tui.widgets.status_prompt import StatusChange, StatusPrompt
+from tui.widgets.table import MeasuredTable
 from tui.widgets.text_prompt import TextPrompt
 
 PAGE = 100
@@ -91,7 +92,7 @@ class FindingsScreen(GarrisonScreen):
             yield Input(placeholder=_("owner"), id="owner")
             yield Checkbox(_("overdue"), id="overdue")
         with Horizontal(id="body"):
-            yield DataTable(id="table", cursor_type="row", zebra_stripes=True)
+            yield MeasuredTable(id="table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="detail"):
                 yield Static(_("Select a finding."), id="detail-text")
         yield Label("", id="count")

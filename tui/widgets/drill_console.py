@@ -36,6 +36,7 @@ from textual.worker import get_current_worker
 from garrison.errors import GarrisonError
 from garrison.i18n import _
 from tui.screens.base import GarrisonScreen, PaletteCommand
+from tui.widgets.table import MeasuredTable
 
 REFRESH_SECONDS = 1.0
 VERDICT_STYLE = {"met": "green", "late": "yellow", "missed": "red", "open": "dim"}
@@ -294,10 +295,10 @@ class DrillConsole(GarrisonScreen):
         with Horizontal(id="console-body"):
             yield RichLog(id="timeline", wrap=True, auto_scroll=True, min_width=40)
             with Vertical(id="console-side"):
-                yield DataTable(id="expectations", cursor_type="row", zebra_stripes=True)
+                yield MeasuredTable(id="expectations", cursor_type="row", zebra_stripes=True)
                 yield Label(_("Opinion heat"), id="heat-label")
                 yield Sparkline([0.0], id="heat")
-                yield DataTable(id="scores", cursor_type="none", show_cursor=False)
+                yield MeasuredTable(id="scores", cursor_type="none", show_cursor=False)
         with Horizontal(id="respond"):
             yield Select[str]([], prompt=_("team"), id="team")
             yield Input(placeholder=_("action"), id="does", classes="filter")
