@@ -242,24 +242,12 @@ def show(ctx: typer.Context, expert: ExpertArg, as_json: JsonOpt = False,
     _render_show(rec, settings.timezone)
 
 
-def _certs_dated(certs: list[dict[str, Any]]) -> str:
-    from datetime import date
-
-    out = []
-    for c in certs:
-        text = f"{c['name']}:{c['expires']}" if c.get("expires") else str(c["name"])
-        if c.get("expires") and date.fromisoformat(str(c["expires"])) < date.today():
-            text += " " + _("(expired)")
-        out.append(text)
-    return "; ".join(out)
-
-
 def _render_show(rec: dict[str, Any], tz: str) -> None:
-    from datetime import datetime
+    from datetime import date, datetime
 
     from rich.markup import escape
 
-    from expert_pool.export import skills_text
+    from expert_pool.export import certs_text, skills_text
     from expert_pool.times import local_text
 
     out = console()
@@ -267,7 +255,8 @@ def _render_show(rec: dict[str, Any], tz: str) -> None:
               + ("" if rec["active"] else f" [red]{_('retired')}[/red]"))
     rows = [(_("home unit"), rec["home_unit"] or "-"), (_("city"), rec["city"] or "-"),
             (_("skills"), skills_text(rec["skills"]) or "-"),
-            (_("certifications"), _certs_dated(rec["certifications"]) or "-"),
+            (_("certifications"), certs_text(rec["certifications"], today=date.today())
+             or "-"),
             (_("clearance"), rec["clearance"] or "-"),
             (_("languages"), ", ".join(rec["languages"]) or "-"),
             (_("phone"), rec["phone"] or "-"), (_("e-mail"), rec["email"] or "-"),
@@ -773,17 +762,6 @@ def oncall_export(ctx: typer.Context,
 
         check_right(settings)
     with write_session(settings) as session:
-        n = export_ics(session, plan_id, output, actor=settings.actor,
+        n = export_ics(session, plan_id, output, settings=settings,
                        show_contacts=show_contacts)
-        if show_contacts:
-            from sqlmodel import select
-
-            from expert_pool.contacts import record_view
-            from expert_pool.oncall import latest_plan
-            from garrison.models import OnCallShift
-
-            record_id = latest_plan(session, plan_id).id
-            ids = list(session.exec(select(OnCallShift.expert_id).where(
-                OnCallShift.plan_id == record_id).distinct()))
-            record_view(session, settings, ids, f"oncall export:{output}")
     console().print(_("Wrote {n} shift(s) to {p}.").format(n=n, p=output), markup=False)

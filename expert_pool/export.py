@@ -38,9 +38,17 @@ def skills_text(skills: dict[str, int]) -> str:
                                                           key=lambda kv: (-kv[1], kv[0])))
 
 
-def certs_text(certs: Sequence[dict[str, Any]]) -> str:
-    return ";".join(f"{c['name']}:{c['expires']}" if c.get("expires") else str(c["name"])
-                    for c in certs)
+def certs_text(certs: Sequence[dict[str, Any]], *, today: date | None = None) -> str:
+    """``CISP:2028-06-30;OSCP`` as a roster writes them; with ``today``, expired ones are
+    marked (for people, not for files that are read back)."""
+    out = []
+    for c in certs:
+        text = f"{c['name']}:{c['expires']}" if c.get("expires") else str(c["name"])
+        if today is not None and c.get("expires") and \
+                date.fromisoformat(str(c["expires"])) < today:
+            text += " " + _("(expired)")
+        out.append(text)
+    return ";".join(out)
 
 
 def record(line: ExpertLine, *, show_contacts: bool) -> dict[str, Any]:

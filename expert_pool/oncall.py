@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from expert_pool.contacts import record_view
 from expert_pool.rotation import (
     DEFAULT_PATTERN,
     Person,
@@ -30,6 +31,7 @@ from garrison import audit
 from garrison.errors import GarrisonError, NotFoundError
 from garrison.i18n import _
 from garrison.models import Expert, OnCallPlan, OnCallShift, Unavailability, utcnow
+from garrison.settings import Settings
 
 DEFAULT_REST_HOURS = 8.0
 """Time off between two shifts of the same person, unless asked otherwise: with the
@@ -155,12 +157,13 @@ def plan_shifts(session: Session, plan_id: int) -> list[tuple[datetime, datetime
     return [(s, e, people) for (s, e), people in sorted(by_time.items())]
 
 
-def export_ics(session: Session, plan_id: int | None, path: Path, *, actor: str,
+def export_ics(session: Session, plan_id: int | None, path: Path, *, settings: Settings,
                show_contacts: bool) -> int:
     """Write the plan as iCalendar: one event per shift, the experts in the summary.
 
-    E-mail addresses are attendees only when ``show_contacts`` (an authorised, audited
-    view); otherwise the calendar names people and carries no contact details."""
+    E-mail addresses are attendees only when ``show_contacts`` (an authorised view,
+    audited here with the export); otherwise the calendar names people and carries no
+    contact details."""
     from icalendar import Calendar, Event, vCalAddress, vText
 
     record = latest_plan(session, plan_id)
@@ -171,6 +174,7 @@ def export_ics(session: Session, plan_id: int | None, path: Path, *, actor: str,
     cal.add("x-wr-calname", _("Garrison on-call rotation #{id}").format(id=record.id))
     stamp = utcnow()
     count = 0
+    shown: set[int] = set()
     for starts, ends, people in plan_shifts(session, record.id):
         event = Event()
         event.add("uid", f"garrison-oncall-{record.id}-{int(starts.timestamp())}@garrison")
@@ -183,6 +187,7 @@ def export_ics(session: Session, plan_id: int | None, path: Path, *, actor: str,
             f"{p.name} ({p.organisation})" for p in people))
         if show_contacts:
             for p in people:
+                shown.add(p.id or 0)
                 if p.email:
                     attendee = vCalAddress(f"mailto:{p.email}")
                     attendee.params["cn"] = vText(p.name)
@@ -197,7 +202,9 @@ def export_ics(session: Session, plan_id: int | None, path: Path, *, actor: str,
         raise GarrisonError(_("cannot write {path}: {reason}").format(
             path=path, reason=exc.strerror)) from exc
     partial.replace(path)
-    audit.record(session, actor=actor, action="experts.oncall_exported",
+    audit.record(session, actor=settings.actor, action="experts.oncall_exported",
                  subject=f"oncall:{record.id}",
                  payload={"file": str(path), "events": count, "contacts": show_contacts})
+    if show_contacts:
+        record_view(session, settings, shown, f"oncall export:{path}")
     return count

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +79,6 @@ def busy_at(session: Session, at: datetime, ids: Iterable[int] | None = None
     if ids is not None:
         query = query.where(col(Unavailability.expert_id).in_(list(ids)))
     return {u.expert_id: u for u in session.exec(query)}
-
-
-def valid_certs(expert: Expert, on: date) -> list[str]:
-    """Certification names that have not expired on ``on``."""
-    return matching.valid_certs(expert.certifications, on)
 
 
 # ------------------------------------------------------------------ import and edit
@@ -157,8 +152,8 @@ def import_roster(session: Session, records: Sequence[ExpertRecord], *, actor: s
 
 def add_expert(session: Session, rec: ExpertRecord, *, actor: str) -> Expert:
     codes = _resolve_units(session, [rec], "--home-unit")
-    if session.exec(select(Expert).where(Expert.key == rec.key)).first() is not None:
-        other = session.exec(select(Expert).where(Expert.key == rec.key)).one()
+    other = session.exec(select(Expert).where(Expert.key == rec.key)).first()
+    if other is not None:
         raise GarrisonError(
             _("expert #{id} {name} already has this identity ({what})").format(
                 id=other.id, name=other.name,
@@ -302,7 +297,8 @@ def list_experts(session: Session, f: ExpertFilter, *, now: datetime | None = No
             continue
         if f.available_at is not None and e.id in away:
             continue
-        if cert and cert not in {c.upper() for c in valid_certs(e, at.date())}:
+        valid = matching.valid_certs(e.certifications, at.date())
+        if cert and cert not in {c.upper() for c in valid}:
             continue
         if words and not all(w in f"{e.name} {e.organisation}".casefold() for w in words):
             continue

@@ -33,30 +33,13 @@ def tui(ctx: typer.Context,
                 s=screen, hint=_(" (did you mean {c!r}?)").format(c=close[0]) if close else ""),
             hint=_("Screens: {a}.").format(a=", ".join(SCREENS)))
     settings = state(ctx).settings
-    if not _at_head(settings.db):
-        settings = open_db(ctx)  # creates or explains (loads the ORM: half a second)
+    from garrison.findings.quick import at_head
+
+    # Checked with the DB-API driver so the TUI paints before SQLAlchemy is imported;
+    # otherwise create or explain (the ORM: half a second).
+    if not at_head(settings.db):
+        settings = open_db(ctx)
     from tui.app import LIGHT, GarrisonApp
 
     GarrisonApp(settings, screen=screen, theme=LIGHT if light else None).run()
 
-
-def _at_head(url: str) -> bool:
-    """Is this an existing SQLite database at the current schema? Checked with the
-    standard library, so the TUI paints before SQLAlchemy is even imported (its
-    workers import it in the background)."""
-    import sqlite3
-    from contextlib import closing
-    from pathlib import Path
-
-    from garrison.dburl import SCHEMA_HEAD
-    from garrison.findings.quick import sqlite_path
-
-    path = sqlite_path(url)
-    if path is None or not Path(path).is_file():
-        return False
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:
-        return False
-    return row is not None and row[0] == SCHEMA_HEAD

@@ -105,6 +105,17 @@ def _must_sweep(conn: Any, dialect: Dialect, now: datetime) -> bool:
                 f"AND accepted_until < {mark} LIMIT 1", (today,)) is not None
 
 
+def at_head(url: str) -> bool:
+    """Does the database exist, at this version's schema? Answered with the DB-API
+    driver alone (``garrison tui`` asks before importing the ORM)."""
+    try:
+        with _connect(url) as (conn, _dialect):
+            head = _one(conn, "SELECT version_num FROM alembic_version")
+    except Exception:  # noqa: BLE001 - missing file, no table, no server: not at head
+        return False
+    return head is not None and head[0] == SCHEMA_HEAD
+
+
 def quick_list(url: str, f: FindingFilter, *, limit: int, after_id: int | None = None,
                now: datetime | None = None,
                on_rows: Callable[[list[FindingRow]], object] | None = None

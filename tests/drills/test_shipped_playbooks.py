@@ -140,8 +140,22 @@ def test_the_redblue_drill_is_scored_hw_style() -> None:
 
 
 def test_every_target_is_inside_the_scope_unit(sqlite_org: Settings) -> None:
+    from sqlmodel import select
+
+    from garrison.db import read_session
+    from garrison.errors import ScopeRefused
+    from garrison.models import AuditEvent
+
+    refused = []
     for pid in KINDS:
-        check_scope(sqlite_org, load_playbook(_path(pid)))  # raises when refused
+        try:
+            check_scope(sqlite_org, load_playbook(_path(pid)))
+        except ScopeRefused as exc:
+            refused.append((pid, exc.message))
+    assert refused == []
+    with read_session(sqlite_org) as session:
+        actions = {e.action for e in session.exec(select(AuditEvent))}
+    assert "scope.refused" not in actions
 
 
 def test_a_target_outside_the_scope_would_be_refused(sqlite_org: Settings,

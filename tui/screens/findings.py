@@ -189,23 +189,30 @@ class FindingsScreen(GarrisonScreen):
         if order == "id" and not descending and offset == 0 and self._quick(f):
             return
         from garrison.db import read_session
-        from garrison.findings.queries import count_findings, list_findings
+        from garrison.findings.queries import count_findings
 
         try:
             with read_session(self.settings) as session:
-                rows = list_findings(session, f, limit=PAGE + 1, order=order,
-                                     descending=descending, offset=offset,
-                                     now=self.garrison.now())
-                if worker.is_cancelled:
+                if not self._read_page(session, f, order, descending, offset):
                     return
-                self.app.call_from_thread(self._show_rows, f, rows[:PAGE], offset,
-                                          len(rows) > PAGE)
                 if offset == 0:
                     total = count_findings(session, f, now=self.garrison.now())
                     if not worker.is_cancelled:
                         self.app.call_from_thread(self._show_total, f, total)
         except GarrisonError as exc:
             self.app.call_from_thread(self._show_problem, exc)
+
+    def _read_page(self, session: Any, f: FindingFilter, order: str, descending: bool,
+                   offset: int) -> bool:
+        """Read a page and hand it to the table; False if the worker was cancelled."""
+        from garrison.findings.queries import list_findings
+
+        rows = list_findings(session, f, limit=PAGE + 1, order=order, descending=descending,
+                             offset=offset, now=self.garrison.now())
+        if get_current_worker().is_cancelled:
+            return False
+        self.app.call_from_thread(self._show_rows, f, rows[:PAGE], offset, len(rows) > PAGE)
+        return True
 
     def _quick(self, f: FindingFilter) -> bool:
         """The first page by id through ``garrison.findings.quick`` (the standard library's
@@ -288,20 +295,13 @@ class FindingsScreen(GarrisonScreen):
             self.fetch_more()
         self.show_detail(int(event.row_key.value))
 
+    @work(thread=True, group="more")
     def fetch_more(self) -> None:
-        worker_offset = self.loaded
-        self.run_worker(lambda: self._more(self.filter, worker_offset), thread=True,
-                        group="more")
-
-    def _more(self, f: FindingFilter, offset: int) -> None:
+        """The next page, in its own group (it must not cancel the count of the first)."""
         from garrison.db import read_session
-        from garrison.findings.queries import list_findings
 
         with read_session(self.settings) as session:
-            rows = list_findings(session, f, limit=PAGE + 1, order=self.order,
-                                 descending=self.descending, offset=offset,
-                                 now=self.garrison.now())
-        self.app.call_from_thread(self._show_rows, f, rows[:PAGE], offset, len(rows) > PAGE)
+            self._read_page(session, self.filter, self.order, self.descending, self.loaded)
 
     # ------------------------------------------------------------------ detail
 
