@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +38,10 @@ def generate(db: str, count: int) -> None:
 
     settings = Settings(db=db, actor="bench")
     gdb.upgrade(settings)
+    now = settings.now()
     with gdb.write_session(settings) as session:
-        load_demo(session, actor="bench")
+        load_demo(session, actor="bench", now=now)
     rng = random.Random(7)
-    now = datetime.now(UTC)
     with gdb.write_session(settings) as session:
         from garrison.models import Finding, FindingEvent, Unit
 
@@ -151,16 +151,16 @@ def _service_times(db: str, unit: str, rounds: int, tmp: Path) -> dict[str, floa
 
     def listing() -> None:
         with gdb.read_session(settings) as session:
-            list_findings(session, FindingFilter(unit=unit, overdue=True))
+            list_findings(session, FindingFilter(unit=unit, overdue=True), now=settings.now())
 
     def summary() -> None:
         with gdb.read_session(settings) as session:
-            summarise(session)
+            summarise(session, now=settings.now())
 
     def csv() -> None:
         with gdb.write_session(settings) as session:
             export_findings(session, fmt="csv", path=tmp / "svc.csv", filters=FindingFilter(),
-                            actor="bench", database=db)
+                            actor="bench", database=db, now=settings.now())
 
     listing()  # warm the engine
     return {name: statistics.median(_inproc(fn) for _ in range(rounds))

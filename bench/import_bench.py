@@ -50,7 +50,7 @@ settings = Settings(db=sys.argv[2], actor="bench")
 db.upgrade(settings)
 if sys.argv[4] == "fresh":
     with db.write_session(settings) as session:
-        import_org(session, load_org_file(Path(sys.argv[3])), actor="bench")
+        import_org(session, load_org_file(Path(sys.argv[3])), actor="bench", now=settings.now())
 from scanner.importer import import_xml
 t = time.perf_counter()
 report = import_xml(settings, path=Path(sys.argv[1]), unit_code="bench-unit")

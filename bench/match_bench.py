@@ -20,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,15 +53,16 @@ def generate(db: str, count: int) -> None:
 
     settings = Settings(db=db, actor="bench")
     gdb.upgrade(settings)
+    now = settings.now()
     with gdb.write_session(settings) as session:
-        load_demo(session, actor="bench")
+        load_demo(session, actor="bench", now=now)
     rng = random.Random(11)
-    now = datetime.now(UTC)
     with gdb.write_session(settings) as session:
         units = [u.id for u in session.exec(select(Unit)) if u.id is not None]
         codes = [u.code for u in session.exec(select(Unit))]
         findings = [add_manual(session, unit_code=rng.choice(codes), title=f"finding {i}",
-                               severity=Severity.high, actor="bench").id for i in range(200)]
+                               severity=Severity.high, actor="bench", now=now).id
+                    for i in range(200)]
         experts = []
         for i in range(1, count + 1):
             skills = {s: rng.randint(1, 3) for s in rng.sample(SKILLS, rng.randint(1, 4))}
@@ -73,12 +74,13 @@ def generate(db: str, count: int) -> None:
                 home_unit_id=rng.choice(units) if rng.random() < 0.1 else None,
                 city=rng.choice(CITIES), skills=skills, certifications=certs,
                 languages=["中文"], phone=f"138{i:08d}", email=f"expert{i}@example.org",
-                active=rng.random() > 0.03))
+                active=rng.random() > 0.03, created_at=now, updated_at=now))
         session.add_all(experts)
         session.flush()
         ids = [e.id for e in experts if e.id is not None]
         session.add_all(Assignment(expert_id=rng.choice(ids), finding_id=rng.choice(findings),
-                                   role=AssignmentRole.responder, actor="bench")
+                                   role=AssignmentRole.responder, actor="bench",
+                                   created_at=now)
                         for _ in range(2000))
         session.add_all(Unavailability(expert_id=rng.choice(ids),
                                        starts=now - timedelta(days=2),
@@ -108,7 +110,7 @@ def main() -> int:
             t0 = time.perf_counter()
             with read_session(settings) as session:
                 result = find_matches(session, skills=REQUEST, city="杭州", unit="hz-jw",
-                                      count=10)
+                                      count=10, at=settings.now())
             service.append(time.perf_counter() - t0)
         env = dict(os.environ, GARRISON_DB=db, GARRISON_ACTOR="bench")
         garrison = str(Path(sys.executable).with_name("garrison"))

@@ -201,7 +201,8 @@ def respond(
     with write_session(settings) as session:
         run = store.get_run(session, run_id)
         event = store.record_response(session, run, team=team, does=does, step=step,
-                                      note=note, level=level, actor=settings.actor)
+                                      note=note, level=level, actor=settings.actor,
+                                      now=settings.now())
         at = event.drill_at
     when = clock_text(at) if at is not None else _("now (the engine stamps it)")
     console().print(_("recorded: {team} {does}{step} at {when}").format(
@@ -225,7 +226,7 @@ def adjust(
     with write_session(settings) as session:
         run = store.get_run(session, run_id)
         store.record_adjustment(session, run, team=team, points=points, reason=reason,
-                                actor=settings.actor)
+                                actor=settings.actor, now=settings.now())
     console().print(_("adjusted {team} by {p:+g}: {r}").format(team=team, p=points, r=reason),
                     highlight=False)
 
@@ -239,7 +240,8 @@ def _set_state(ctx: typer.Context, run_id: int, state: str, reason: str | None) 
     settings = open_db(ctx)
     with write_session(settings) as session:
         run = store.get_run(session, run_id)
-        store.set_state(session, run, DrillState(state), actor=settings.actor, reason=reason)
+        store.set_state(session, run, DrillState(state), actor=settings.actor, reason=reason,
+                        now=settings.now())
         at = run.anchor_drill
     console().print(_("drill run {id} {state} at {t}").format(id=run_id, state=state,
                                                              t=clock_text(at)))
@@ -276,11 +278,12 @@ def resume(ctx: typer.Context, run_id: RunArg,
     settings = open_db(ctx)
     with write_session(settings) as session:
         run = store.get_run(session, run_id)
-        if store.engine_alive(run):
+        if store.engine_alive(run, settings.now()):
             if new_clock is not None or auto is not None:
                 raise_running(run)
             if run.state is DrillState.paused:
-                store.set_state(session, run, DrillState.running, actor=settings.actor)
+                store.set_state(session, run, DrillState.running, actor=settings.actor,
+                                now=settings.now())
                 console().print(_("drill run {id} resumed (its engine, {o}, carries on)")
                                 .format(id=run_id, o=run.owner))
                 return
@@ -318,12 +321,13 @@ def runs(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from garrison.models import DrillRun
 
     settings = open_db(ctx)
+    now = settings.now()
     with read_session(settings) as session:
         rows = session.exec(select(DrillRun).order_by(col(DrillRun.id).desc())).all()
         data = [{"id": r.id, "playbook": r.playbook_id, "title": r.playbook_title,
                  "state": r.state.value, "clock": r.clock_mode if r.clock_mode != "fast"
-                 else f"fast:{r.speed:g}", "drill_time": round(drill_time(r), 1),
-                 "engine": r.owner if engine_alive(r) else None,
+                 else f"fast:{r.speed:g}", "drill_time": round(drill_time(r, now), 1),
+                 "engine": r.owner if engine_alive(r, now) else None,
                  "started_at": r.started_at.isoformat(),
                  "scores": r.summary.get("scores", {})} for r in rows]
     if as_json:
@@ -347,8 +351,8 @@ def status(ctx: typer.Context, run_id: RunArg, as_json: JsonOpt = False) -> None
     settings = open_db(ctx)
     with read_session(settings) as session:
         run = store.get_run(session, run_id)
-        rep = store.replay(session, run)
-        alive = store.engine_alive(run)
+        rep = store.replay(session, run, now=settings.now())
+        alive = store.engine_alive(run, settings.now())
         pending = sum(1 for e in rep.events if e.input and e.drill_at is None)
     if as_json:
         print_json(_status_json(rep, alive, pending))
@@ -435,7 +439,7 @@ def report(
         raise GarrisonError(_("--format {f!r}: use md or html").format(f=fmt))
     settings = open_db(ctx)
     with read_session(settings) as session:
-        data = build_report(session, store.get_run(session, run_id))
+        data = build_report(session, store.get_run(session, run_id), now=settings.now())
     if fmt == "md":
         from drills.report_md import render
     else:

@@ -38,7 +38,7 @@ def run_demo(settings: Settings, out: Console) -> None:
                        script=script)
         Engine(settings, run_id, EngineOptions(poll=0.02)).drive()
         with read_session(settings) as session:
-            rep = store.replay(session, store.get_run(session, run_id))
+            rep = store.replay(session, store.get_run(session, run_id), now=settings.now())
         sim = rep.sim
         missed = sum(1 for e in sim.expectations if e.verdict == "missed") + sum(
             1 for c in sim.clocks.values() if c.verdict == "missed")

@@ -36,7 +36,7 @@ from garrison.errors import GarrisonError
 from garrison.findings.manual import add_manual
 from garrison.findings.sla import settings_policy
 from garrison.i18n import _
-from garrison.models import DrillEvent, DrillRun, DrillState, FindingSource, Severity, utcnow
+from garrison.models import DrillEvent, DrillRun, DrillState, FindingSource, Severity
 from garrison.settings import Settings
 from garrison.signals import sigterm_interrupts
 
@@ -85,7 +85,7 @@ class Engine:
 
     def _take_over(self) -> DrillRun:
         """Own the run and rebuild the simulation from what the database holds."""
-        now = utcnow()
+        now = self.settings.now()
         with write_session(self.settings) as session:
             run = store.get_run(session, self.run_id)
             if run.state in store.ENDED:
@@ -177,13 +177,14 @@ class Engine:
                 run = store.get_run(session, self.run_id)
                 if run.state is DrillState.running:
                     store.set_state(session, run, DrillState.paused, actor=self.settings.actor,
-                                    reason=_("the engine was interrupted"))
+                                    reason=_("the engine was interrupted"),
+                                    now=self.settings.now())
             self._say(_("[yellow]paused[/yellow] at {t}; `garrison drill resume {id}` "
                         "continues it").format(t=clock_text(run.anchor_drill), id=run.id))
             raise
 
     def _iteration(self) -> DrillRun:
-        now = utcnow()
+        now = self.settings.now()
         with write_session(self.settings) as session:
             run = store.get_run(session, self.run_id)
             if run.owner != self.me:
@@ -274,7 +275,8 @@ class Engine:
         self._write(session, run)
 
     def _write(self, session: Any, run: DrillRun) -> None:
-        written = store.write_derived(session, run, self.sim.drain(), self.known)
+        written = store.write_derived(session, run, self.sim.drain(), self.known,
+                                      self.settings.now())
         for event in written:
             self._print_derived(event)
             if event.kind in ("verdict", "clock") and event.note == "missed":
@@ -288,7 +290,7 @@ class Engine:
         it runs -- a 5-second scan must not eat 5 hours of a fast:3600 rehearsal -- so
         a rehearsal's results do not depend on how fast the machine scans."""
         for step, fired_at in self.sim.pending_actions():
-            started = utcnow()
+            started = self.settings.now()
             self._say(_("  {t}  running {a} for step {s} ...").format(
                 t=clock_text(fired_at), a=step.action, s=step.id))
             with write_session(self.settings) as session:
@@ -299,13 +301,13 @@ class Engine:
                 if f"result:{step.id}" in store.input_keys(session, fresh):
                     continue  # recorded already (by an engine that was then killed)
                 if fresh.clock_mode == "fast" and fresh.state is DrillState.running:
-                    fresh.anchor_drill, fresh.anchor_wall = before, utcnow()
+                    fresh.anchor_drill, fresh.anchor_wall = before, self.settings.now()
                     session.add(fresh)
                 at = self._now_drill(fresh)
                 event = store.record_input(session, fresh, key=f"result:{step.id}",
                                            kind="action-result", at=at, step=step.id,
                                            team=step.team, action=step.action,
-                                           data=result)
+                                           data=result, now=self.settings.now())
                 self.seen_id = max(self.seen_id, event.id or 0)
                 self.sim.apply(store.as_input(event))
                 self._print_input(event)
@@ -335,6 +337,7 @@ class Engine:
                 event = store.record_input(session, fresh, key=f"check:{exp.key}",
                                            kind="auto-check", at=at, step=exp.source,
                                            team=exp.spec.team, action=exp.spec.does,
+                                           now=self.settings.now(),
                                            note=_("finding {ids} matches").format(
                                                ids=", ".join(f"#{i}" for i in ids)),
                                            data={"expectation": exp.key, "findings": ids})
@@ -345,7 +348,8 @@ class Engine:
     def _now_drill(self, run: DrillRun) -> float:
         if run.speed <= 0:
             return self.sim.t
-        return min(max(store.drill_time(run), self.sim.t), self._end_limit())
+        return min(max(store.drill_time(run, self.settings.now()), self.sim.t),
+                   self._end_limit())
 
     def _raise_finding(self, session: Any, run: DrillRun, event: Derived) -> None:
         """A missed expectation or clock becomes a finding of the team's unit."""
@@ -358,7 +362,7 @@ class Engine:
         deadline = event.data.get("deadline")
         add_manual(session, unit_code=unit, title=title[:300],
                    severity=Severity(event.data.get("severity", "medium")),
-                   actor="garrison", source=FindingSource.drill,
+                   actor="garrison", source=FindingSource.drill, now=self.settings.now(),
                    fingerprint=f"drill|{run.id}|{event.key}", rule_id=f"drill:{pb.id}"[:100],
                    description=_("Drill run {id} ({title}): team {team} was expected to {does} "
                                  "by {deadline} drill time and did not.").format(
@@ -415,7 +419,7 @@ class Engine:
         due = [t for t in (self.sim.next_due(), self.script.next_at()) if t is not None]
         if self.sim.pending_actions():
             return
-        now_drill = store.drill_time(run)
+        now_drill = store.drill_time(run, self.settings.now())
         delay = self.opts.poll
         if due and run.speed > 0:
             delay = min(delay, max(0.0, (min(due) - now_drill) / run.speed))
@@ -515,7 +519,7 @@ def start(settings: Settings, loaded: LoadedPlaybook, *, clock: store.ClockMode,
     check_scope(settings, loaded)
     with write_session(settings) as session:
         run = store.start_run(session, loaded, clock=clock, auto=auto, script=script,
-                              actor=settings.actor)
+                              actor=settings.actor, now=settings.now())
         assert run.id is not None
         return run.id
 

@@ -155,12 +155,8 @@ class ReportData:
     notes: tuple[str, ...] = field(default=())
 
 
-def build_report(session: Session, run: DrillRun, *, now: datetime | None = None
-                 ) -> ReportData:
-    from garrison.models import utcnow
-
-    now = now or utcnow()
-    rep = store.replay(session, run)
+def build_report(session: Session, run: DrillRun, *, now: datetime) -> ReportData:
+    rep = store.replay(session, run, now=now)
     sim, pb = rep.sim, rep.loaded.playbook
     unit = session.get(Unit, run.unit_id)
     assert unit is not None and run.id is not None

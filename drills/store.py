@@ -24,7 +24,7 @@ from drills.sim import Derived, Input, Sim
 from garrison import audit
 from garrison.errors import GarrisonError, NotFoundError
 from garrison.i18n import _
-from garrison.models import DrillEvent, DrillRun, DrillState, utcnow
+from garrison.models import DrillEvent, DrillRun, DrillState
 from garrison.org.queries import get_unit
 
 HEARTBEAT_STALE = timedelta(seconds=10)
@@ -66,11 +66,10 @@ def me() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def drill_time(run: DrillRun, now: datetime | None = None) -> float:
+def drill_time(run: DrillRun, now: datetime) -> float:
     """Drill seconds now, from the run's clock anchor (frozen unless running)."""
     if run.state is not DrillState.running or run.speed <= 0:
         return run.anchor_drill
-    now = now or utcnow()
     return run.anchor_drill + max(0.0, (now - run.anchor_wall).total_seconds()) * run.speed
 
 
@@ -81,11 +80,10 @@ def wall_time(run: DrillRun, at: float) -> datetime:
     return run.anchor_wall + timedelta(seconds=(at - run.anchor_drill) / run.speed)
 
 
-def engine_alive(run: DrillRun, now: datetime | None = None) -> bool:
+def engine_alive(run: DrillRun, now: datetime) -> bool:
     """Is some process driving this run right now?"""
     if run.owner is None or run.heartbeat_at is None or run.state in ENDED:
         return False
-    now = now or utcnow()
     if now - run.heartbeat_at > HEARTBEAT_STALE:
         return False
     host, _sep, pid = run.owner.rpartition(":")
@@ -104,8 +102,7 @@ def engine_alive(run: DrillRun, now: datetime | None = None) -> bool:
 
 def start_run(session: Session, loaded: LoadedPlaybook, *, clock: ClockMode, auto: bool,
               script: Sequence[dict[str, Any]], actor: str,
-              now: datetime | None = None) -> DrillRun:
-    now = now or utcnow()
+              now: datetime) -> DrillRun:
     pb = loaded.playbook
     unit = get_unit(session, pb.scope.unit)
     assert unit.id is not None
@@ -157,10 +154,9 @@ def _state_event(session: Session, run: DrillRun, what: str, actor: str, now: da
 
 
 def set_state(session: Session, run: DrillRun, state: DrillState, *, actor: str,
-              reason: str | None = None, now: datetime | None = None) -> DrillRun:
+              reason: str | None = None, now: datetime) -> DrillRun:
     """Pause, resume (running again) or abort; the clock is re-anchored so drill time
     stands still while paused."""
-    now = now or utcnow()
     if run.state in ENDED:
         raise GarrisonError(_("drill run {id} has ended ({s}); nothing to change").format(
             id=run.id, s=run.state.value),
@@ -180,9 +176,8 @@ def set_state(session: Session, run: DrillRun, state: DrillState, *, actor: str,
 
 
 def change_clock(session: Session, run: DrillRun, clock: ClockMode | None,
-                 auto: bool | None, *, actor: str, now: datetime | None = None) -> DrillRun:
+                 auto: bool | None, *, actor: str, now: datetime) -> DrillRun:
     """Carry on at the current drill time on another clock (audited)."""
-    now = now or utcnow()
     at = drill_time(run, now)
     before = {"clock": run.clock_mode, "speed": run.speed, "auto": run.auto}
     if clock is not None:
@@ -233,14 +228,13 @@ def _stamp(run: DrillRun, now: datetime) -> float | None:
 
 def record_response(session: Session, run: DrillRun, *, team: str, does: str, actor: str,
                     step: str | None = None, note: str | None = None,
-                    level: str | None = None, now: datetime | None = None,
+                    level: str | None = None, now: datetime,
                     key: str | None = None, drill_at: float | None = None) -> DrillEvent:
     """A team did something (``drill respond``); scripted responses pass their own
     ``key`` and ``drill_at``."""
     import re
     import uuid
 
-    now = now or utcnow()
     loaded = playbook_of(run)
     _check_names(loaded, team, step)
     if not re.match(r"^[a-z][a-z0-9-]{0,47}$", does):
@@ -270,11 +264,10 @@ def record_response(session: Session, run: DrillRun, *, team: str, does: str, ac
 
 
 def record_adjustment(session: Session, run: DrillRun, *, team: str, points: float,
-                      reason: str, actor: str, now: datetime | None = None) -> DrillEvent:
+                      reason: str, actor: str, now: datetime) -> DrillEvent:
     """A referee's adjustment of a team's score, with the reason (audited)."""
     import uuid
 
-    now = now or utcnow()
     _check_names(playbook_of(run), team, None)
     if not reason.strip():
         raise GarrisonError(_("an adjustment needs a reason (--reason)"))
@@ -296,11 +289,11 @@ def record_adjustment(session: Session, run: DrillRun, *, team: str, points: flo
 def record_input(session: Session, run: DrillRun, *, key: str, kind: str, at: float,
                  step: str | None = None, team: str | None = None, action: str | None = None,
                  note: str | None = None, data: dict[str, Any] | None = None,
-                 now: datetime | None = None) -> DrillEvent:
+                 now: datetime) -> DrillEvent:
     """An input the engine produced (an action's result, an automatic check)."""
     assert run.id is not None
     event = DrillEvent(run_id=run.id, key=key, kind=kind, input=True, drill_at=at,
-                       wall_at=now or utcnow(), team=team, step=step, action=action,
+                       wall_at=now, team=team, step=step, action=action,
                        actor="garrison", note=note, data=data or {})
     session.add(event)
     session.flush()
@@ -347,12 +340,11 @@ def derived_keys(session: Session, run: DrillRun) -> set[str]:
 
 
 def write_derived(session: Session, run: DrillRun, events: Sequence[Derived],
-                  known: set[str], now: datetime | None = None) -> list[Derived]:
+                  known: set[str], now: datetime) -> list[Derived]:
     """Store the derived events not stored yet; return those written."""
     from sqlalchemy import insert
 
     assert run.id is not None
-    now = now or utcnow()
     written, rows = [], []
     for d in events:
         if d.key in known:
@@ -384,7 +376,8 @@ class Replay:
     """Every stored event (inputs and derived), in recorded order."""
 
 
-def replay(session: Session, run: DrillRun, *, until: float | None = None) -> Replay:
+def replay(session: Session, run: DrillRun, *, now: datetime, until: float | None = None
+           ) -> Replay:
     """Feed a fresh simulation every stamped input; advance it to ``until`` (default:
     where the run is now, or where it ended)."""
     loaded = playbook_of(run)
@@ -393,7 +386,7 @@ def replay(session: Session, run: DrillRun, *, until: float | None = None) -> Re
                                    .order_by(col(DrillEvent.id))).all())
     inputs = ordered([e for e in all_events if e.input])
     if until is None:
-        until = run.drill_end if run.drill_end is not None else drill_time(run)
+        until = run.drill_end if run.drill_end is not None else drill_time(run, now)
     for event in inputs:
         if (event.drill_at or 0.0) <= until + 1e-6:
             sim.apply(as_input(event))

@@ -33,7 +33,6 @@ from garrison.models import (
     Expert,
     Finding,
     Unit,
-    utcnow,
 )
 from garrison.org.queries import get_unit, subtree_ids
 
@@ -67,8 +66,7 @@ def conflicted_ids(session: Session, unit: Unit) -> frozenset[int]:
 
 def find_matches(session: Session, *, skills: tuple[tuple[str, int], ...],
                  city: str | None = None, unit: str | None = None, count: int = 5,
-                 at: datetime | None = None, tz: str = "UTC") -> MatchResult:
-    at = at or utcnow()
+                 at: datetime, tz: str = "UTC") -> MatchResult:
     if count < 1:
         raise GarrisonError(_("--count must be at least 1"))
     conflicted: frozenset[int] = frozenset()
@@ -119,11 +117,10 @@ def target_of(session: Session, *, finding_id: int | None, run_id: int | None) -
 
 def assign(session: Session, ref: str, *, role: AssignmentRole, actor: str,
            finding_id: int | None = None, run_id: int | None = None,
-           override: str | None = None, now: datetime | None = None,
+           override: str | None = None, now: datetime,
            tz: str = "UTC") -> Assignment:
     """Call an expert in. A conflict of interest or an absence is refused unless
     ``override`` gives the reason; a retired expert cannot be assigned."""
-    now = now or utcnow()
     expert = get_expert(session, ref)
     assert expert.id is not None
     target = target_of(session, finding_id=finding_id, run_id=run_id)
@@ -172,12 +169,12 @@ def assign(session: Session, ref: str, *, role: AssignmentRole, actor: str,
                           "role": role.value, "finding": assignment.finding_id,
                           "drill_run": assignment.drill_run_id,
                           "overridden": list(reasons) if assignment.override_reason else [],
-                          "override_reason": assignment.override_reason})
+                          "override_reason": assignment.override_reason}, at=now)
     return assignment
 
 
-def release(session: Session, assignment_id: int, *, actor: str,
-            now: datetime | None = None) -> Assignment:
+def release(session: Session, assignment_id: int, *, actor: str, now: datetime
+            ) -> Assignment:
     """Close an assignment: it no longer counts towards the expert's load."""
     assignment = session.get(Assignment, assignment_id)
     if assignment is None:
@@ -187,11 +184,11 @@ def release(session: Session, assignment_id: int, *, actor: str,
         raise GarrisonError(_("assignment #{id} was already released").format(
             id=assignment_id))
     assignment.open = False
-    assignment.closed_at = now or utcnow()
+    assignment.closed_at = now
     session.add(assignment)
     audit.record(session, actor=actor, action="experts.released",
                  subject=f"expert:{assignment.expert_id}",
-                 payload={"assignment": assignment.id})
+                 payload={"assignment": assignment.id}, at=now)
     return assignment
 
 

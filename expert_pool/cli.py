@@ -68,7 +68,7 @@ def _skills(values: list[str] | None) -> tuple[tuple[str, int], ...]:
 def _when(value: str | None, settings: Settings, option: str) -> datetime:
     from expert_pool.times import parse_when
 
-    return parse_when(value or "now", settings.timezone, option=option)
+    return parse_when(value or "now", settings.timezone, now=settings.now(), option=option)
 
 
 @contextmanager
@@ -116,7 +116,8 @@ def import_(ctx: typer.Context,
     records = load_roster(file)
     settings = open_db(ctx)
     with write_session(settings) as session:
-        result = import_roster(session, records, actor=settings.actor, source=file)
+        result = import_roster(session, records, actor=settings.actor, source=file,
+                               now=settings.now())
         if dry_run:
             session.rollback()
     out = console()
@@ -169,7 +170,7 @@ def list_(ctx: typer.Context, skill: SkillOpt = None, city: CityOpt = None,
                      available_at=_when(available_at, settings, "--available-at")
                      if available_at else None, cert=cert, include_retired=all_, text=text)
     with _viewing(settings, show_contacts) as session:
-        lines = list_experts(session, f)
+        lines = list_experts(session, f, now=settings.now())
         _audit_view(session, settings, show_contacts, [ln.expert.id or 0 for ln in lines],
                     "experts list")
     if as_json:
@@ -239,10 +240,10 @@ def show(ctx: typer.Context, expert: ExpertArg, as_json: JsonOpt = False,
     if as_json:
         print_json(rec)
         return
-    _render_show(rec, settings.timezone)
+    _render_show(rec, settings.timezone, settings.today())
 
 
-def _render_show(rec: dict[str, Any], tz: str) -> None:
+def _render_show(rec: dict[str, Any], tz: str, today: date) -> None:
     from datetime import date, datetime
 
     from rich.markup import escape
@@ -255,7 +256,7 @@ def _render_show(rec: dict[str, Any], tz: str) -> None:
               + ("" if rec["active"] else f" [red]{_('retired')}[/red]"))
     rows = [(_("home unit"), rec["home_unit"] or "-"), (_("city"), rec["city"] or "-"),
             (_("skills"), skills_text(rec["skills"]) or "-"),
-            (_("certifications"), certs_text(rec["certifications"], today=date.today())
+            (_("certifications"), certs_text(rec["certifications"], today=today)
              or "-"),
             (_("clearance"), rec["clearance"] or "-"),
             (_("languages"), ", ".join(rec["languages"]) or "-"),
@@ -315,7 +316,7 @@ def add(ctx: typer.Context,
     rec = _record_from(values, "experts add")
     settings = open_db(ctx)
     with write_session(settings) as session:
-        expert = add_expert(session, rec, actor=settings.actor)
+        expert = add_expert(session, rec, actor=settings.actor, now=settings.now())
     console().print(_("Added expert #{id} {name}.").format(id=expert.id, name=expert.name),
                     markup=False)
 
@@ -357,7 +358,8 @@ def edit(ctx: typer.Context, expert: ExpertArg,
             changes["home_unit"] = None if home_unit == "-" else home_unit
         if active is not None:
             changes["active"] = active
-        e, changed = edit_expert(session, str(current.id), changes, actor=settings.actor)
+        e, changed = edit_expert(session, str(current.id), changes, actor=settings.actor,
+                                 now=settings.now())
     console().print(
         _("Expert #{id} {name}: changed {fields}.").format(
             id=e.id, name=e.name, fields=", ".join(changed)) if changed
@@ -373,7 +375,8 @@ def retire(ctx: typer.Context, expert: ExpertArg,
 
     settings = open_db(ctx)
     with write_session(settings) as session:
-        e = retire_expert(session, expert, actor=settings.actor, reason=reason)
+        e = retire_expert(session, expert, actor=settings.actor, now=settings.now(),
+                          reason=reason)
     console().print(_("Retired expert #{id} {name}.").format(id=e.id, name=e.name),
                     markup=False)
 
@@ -394,13 +397,14 @@ def away(ctx: typer.Context, expert: ExpertArg,
     from garrison.db import write_session
 
     settings = open_db(ctx)
-    starts = parse_when(from_, settings.timezone, option="--from")
-    ends = parse_when(to, settings.timezone, option="--to")
+    now = settings.now()
+    starts = parse_when(from_, settings.timezone, now=now, option="--from")
+    ends = parse_when(to, settings.timezone, now=now, option="--to")
     if len(to.strip()) == 10:  # a bare date: through the end of that day
         ends += timedelta(days=1)
     with write_session(settings) as session:
         period = add_unavailability(session, expert, starts=starts, ends=ends, reason=reason,
-                                    actor=settings.actor)
+                                    actor=settings.actor, now=now)
     console().print(_("Recorded unavailability #{id}.").format(id=period.id))
 
 
@@ -413,7 +417,7 @@ def back(ctx: typer.Context, period: Annotated[int, typer.Argument(metavar="PERI
 
     settings = open_db(ctx)
     with write_session(settings) as session:
-        remove_unavailability(session, period, actor=settings.actor)
+        remove_unavailability(session, period, actor=settings.actor, now=settings.now())
     console().print(_("Removed unavailability #{id}.").format(id=period))
 
 
@@ -472,15 +476,17 @@ def _quick_match(ctx: typer.Context, wanted: tuple[tuple[str, int], ...], city: 
     from expert_pool.quick import quick_match
     from expert_pool.times import parse_when
     from garrison.cli.context import state
+    from garrison.clock import clock_from_env
     from garrison.dburl import resolve_db_url
 
     tz = os.environ.get("GARRISON_TIMEZONE", "Asia/Shanghai")
     try:
         ZoneInfo(tz)
         url = resolve_db_url(state(ctx).db)
+        now = clock_from_env().now()
     except (ValueError, KeyError):
         return None  # the full path reports the bad setting
-    moment = parse_when(at or "now", tz, option="--at")
+    moment = parse_when(at or "now", tz, now=now, option="--at")
     return quick_match(url, skills=wanted, city=city, unit=unit, count=count, at=moment, tz=tz)
 
 
@@ -568,7 +574,7 @@ def assign(ctx: typer.Context, expert: ExpertArg,
     with write_session(settings) as session:
         a = do_assign(session, expert, role=AssignmentRole(role), actor=settings.actor,
                       finding_id=finding, run_id=drill, override=override,
-                      tz=settings.timezone)
+                      now=settings.now(), tz=settings.timezone)
     what = (_("finding #{id}").format(id=a.finding_id) if a.finding_id
             else _("drill run #{id}").format(id=a.drill_run_id))
     console().print(_("Assignment #{id}: expert #{e} is {role} on {what}.").format(
@@ -587,7 +593,7 @@ def release(ctx: typer.Context, assignment: Annotated[int, typer.Argument(
 
     settings = open_db(ctx)
     with write_session(settings) as session:
-        do_release(session, assignment, actor=settings.actor)
+        do_release(session, assignment, actor=settings.actor, now=settings.now())
     console().print(_("Released assignment #{id}.").format(id=assignment))
 
 
@@ -615,7 +621,8 @@ def export(ctx: typer.Context,
     from garrison.db import write_session
 
     with write_session(settings) as session:
-        n = export_roster(session, list_experts(session, f), fmt=fmt, path=output,
+        n = export_roster(session, list_experts(session, f, now=settings.now()), fmt=fmt,
+                          path=output,
                           settings=settings, show_contacts=show_contacts, filters=filters)
     console().print(_("Wrote {n} expert(s) to {p} (contacts {m}).").format(
         n=n, p=output, m=_("shown, audited") if show_contacts else _("masked")), markup=False)
@@ -658,7 +665,8 @@ def oncall_plan(ctx: typer.Context,
     with write_session(settings) as session:
         result = oncall.plan(session, first_day=first, last_day=last, per_shift=per_shift,
                              require=_skills(require), actor=settings.actor,
-                             tz=settings.timezone, pattern=pattern or DEFAULT_PATTERN,
+                             tz=settings.timezone, now=settings.now(),
+                             pattern=pattern or DEFAULT_PATTERN,
                              replace=replace, seed=seed, rest_hours=min_rest)
     spread = result.plan.spread
     out = console()

@@ -38,4 +38,5 @@ def record_view(session: Session, settings: Settings, expert_ids: Iterable[int],
     """The audit event of an unmasked view."""
     ids = sorted(set(expert_ids))
     audit.record(session, actor=settings.actor, action="experts.contacts_viewed",
-                 subject=f"experts:{len(ids)}", payload={"experts": ids, "where": where})
+                 subject=f"experts:{len(ids)}", payload={"experts": ids, "where": where},
+                 at=settings.now())

@@ -22,7 +22,7 @@ from expert_pool.roster_file import load_roster
 from expert_pool.times import local_text, zone
 from garrison.db import read_session, write_session
 from garrison.i18n import _
-from garrison.models import Finding, FindingStatus, OnCallPlan, Unit, utcnow
+from garrison.models import Finding, FindingStatus, OnCallPlan, Unit
 from garrison.settings import Settings
 
 
@@ -32,16 +32,18 @@ def run_demo(settings: Settings, out: Console) -> None:
     with resources.as_file(ref) as path:
         records = load_roster(path)
     tz = settings.timezone
-    today = utcnow().astimezone(zone(tz)).date()
+    now = settings.now()
+    today = now.astimezone(zone(tz)).date()
     with write_session(settings) as session:
-        result = import_roster(session, records, actor=settings.actor, source="demo_roster.csv")
+        result = import_roster(session, records, actor=settings.actor, source="demo_roster.csv",
+                               now=now)
         planned = session.exec(select(OnCallPlan).where(
-            OnCallPlan.ends > utcnow())).first() is not None
+            OnCallPlan.ends > now)).first() is not None
         plan = None if planned else oncall.plan(
             # from yesterday: the night shift that began then covers the small hours
             session, first_day=today - timedelta(days=1), last_day=today + timedelta(days=6),
             per_shift=2,
-            require=(("forensics", 2),), actor=settings.actor, tz=tz)
+            require=(("forensics", 2),), actor=settings.actor, tz=tz, now=now)
     out.print(_("Roster: {a} added, {u} updated, {k} unchanged.").format(
         a=len(result.added), u=len(result.updated), k=result.unchanged))
     if plan is not None:
@@ -51,11 +53,11 @@ def run_demo(settings: Settings, out: Console) -> None:
             id=plan.plan.id, n=plan.shifts, lo=spread["min"], hi=spread["max"],
             s=spread["spread"]))
     with read_session(settings) as session:
-        now = oncall.on_call(session, utcnow())
-        if now is not None:
+        current = oncall.on_call(session, now)
+        if current is not None:
             out.print(_("On call until {t}: {who}").format(
-                t=local_text(now.ends, tz), who=", ".join(
-                    f"{e.name} ({mask_phone(e.phone)})" for e in now.experts)))
+                t=local_text(current.ends, tz), who=", ".join(
+                    f"{e.name} ({mask_phone(e.phone)})" for e in current.experts)))
         row = session.exec(
             select(Finding, Unit).join(Unit, col(Unit.id) == Finding.unit_id)
             .where(col(Finding.status).in_([FindingStatus.open, FindingStatus.in_progress]))
@@ -64,7 +66,7 @@ def run_demo(settings: Settings, out: Console) -> None:
             return
         finding, unit = row
         match = find_matches(session, skills=(("forensics", 2), ("malware", 1)),
-                             unit=unit.code, count=3, tz=tz)
+                             unit=unit.code, count=3, at=now, tz=tz)
     out.print(_("Experts for finding #{id} ({u}), forensics:2 + malware:").format(
         id=finding.id, u=unit.code))
     table = Table("#", _("name"), _("organisation"), _("city"), _("coverage"), _("load"))

@@ -100,7 +100,7 @@ def export_roster(session: Session, lines: Sequence[ExpertLine], *, fmt: str, pa
     try:
         if fmt == "json":
             partial.write_text(json.dumps({
-                "generated_by": settings.actor, "generated_on": date.today().isoformat(),
+                "generated_by": settings.actor, "generated_on": settings.today().isoformat(),
                 "contacts_masked": not show_contacts, "filters": filters,
                 "experts": records}, ensure_ascii=False, indent=2, default=str) + "\n",
                 encoding="utf-8")
@@ -124,7 +124,7 @@ def export_roster(session: Session, lines: Sequence[ExpertLine], *, fmt: str, pa
     audit.record(session, actor=settings.actor, action="experts.exported",
                  subject=f"file:{path}",
                  payload={"format": fmt, "rows": len(records), "contacts": show_contacts,
-                          "filters": filters})
+                          "filters": filters}, at=settings.now())
     if show_contacts:
         record_view(session, settings, [r["id"] for r in records], f"export:{path}")
     return len(records)

@@ -30,7 +30,7 @@ from expert_pool.times import local_text
 from garrison import audit
 from garrison.errors import GarrisonError, NotFoundError
 from garrison.i18n import _
-from garrison.models import Expert, OnCallPlan, OnCallShift, Unavailability, utcnow
+from garrison.models import Expert, OnCallPlan, OnCallShift, Unavailability
 from garrison.settings import Settings
 
 DEFAULT_REST_HOURS = 8.0
@@ -48,7 +48,7 @@ class PlanResult:
 
 
 def plan(session: Session, *, first_day: date, last_day: date, per_shift: int,
-         require: tuple[tuple[str, int], ...], actor: str, tz: str,
+         require: tuple[tuple[str, int], ...], actor: str, tz: str, now: datetime,
          pattern: str = DEFAULT_PATTERN, replace: bool = False, seed: int = 0,
          rest_hours: float = DEFAULT_REST_HOURS) -> PlanResult:
     pieces = parse_pattern(pattern)
@@ -93,7 +93,7 @@ def plan(session: Session, *, first_day: date, last_day: date, per_shift: int,
         spread={"spread": rotation.spread, "min": min(eligible, default=0),
                 "max": max(eligible, default=0), "unavailable": rotation.unavailable,
                 "shifts": {str(k): v for k, v in sorted(loads.items())}},
-        created_at=utcnow(), actor=actor)
+        created_at=now, actor=actor)
     session.add(record)
     session.flush()
     assert record.id is not None
@@ -107,7 +107,7 @@ def plan(session: Session, *, first_day: date, last_day: date, per_shift: int,
                  payload={"from": first_day.isoformat(), "to": last_day.isoformat(),
                           "shifts": len(shifts), "per_shift": per_shift,
                           "require": record.request["require"], "spread": rotation.spread,
-                          "replaced": replaced})
+                          "replaced": replaced}, at=now)
     return PlanResult(record, len(shifts), replaced,
                       {e.id: e.name for e in experts if e.id is not None})
 
@@ -172,7 +172,7 @@ def export_ics(session: Session, plan_id: int | None, path: Path, *, settings: S
     cal.add("prodid", "-//Garrison//expert on-call//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", _("Garrison on-call rotation #{id}").format(id=record.id))
-    stamp = utcnow()
+    stamp = settings.now()
     count = 0
     shown: set[int] = set()
     for starts, ends, people in plan_shifts(session, record.id):
@@ -204,7 +204,8 @@ def export_ics(session: Session, plan_id: int | None, path: Path, *, settings: S
     partial.replace(path)
     audit.record(session, actor=settings.actor, action="experts.oncall_exported",
                  subject=f"oncall:{record.id}",
-                 payload={"file": str(path), "events": count, "contacts": show_contacts})
+                 payload={"file": str(path), "events": count, "contacts": show_contacts},
+                 at=stamp)
     if show_contacts:
         record_view(session, settings, shown, f"oncall export:{path}")
     return count

@@ -21,7 +21,7 @@ from expert_pool.roster_file import ExpertRecord, key_for
 from garrison import audit
 from garrison.errors import DocumentError, GarrisonError, NotFoundError, Problem
 from garrison.i18n import _
-from garrison.models import Assignment, Expert, Unavailability, Unit, utcnow
+from garrison.models import Assignment, Expert, Unavailability, Unit
 from garrison.org.queries import suggest
 
 #: Expert columns an import or ``edit`` may set, in display order.
@@ -117,7 +117,7 @@ def _values(rec: ExpertRecord, codes: dict[str, int]) -> dict[str, Any]:
 
 
 def import_roster(session: Session, records: Sequence[ExpertRecord], *, actor: str,
-                  source: Path | str) -> ImportResult:
+                  source: Path | str, now: datetime) -> ImportResult:
     """Add the new experts and update those already there (same key); one audit event.
 
     Unknown home-unit codes are all reported, with their lines, before anything is
@@ -126,7 +126,6 @@ def import_roster(session: Session, records: Sequence[ExpertRecord], *, actor: s
     existing = {e.key: e for e in session.exec(
         select(Expert).where(col(Expert.key).in_([r.key for r in records])))}
     result = ImportResult()
-    now = utcnow()
     for rec in records:
         values = _values(rec, codes)
         expert = existing.get(rec.key)
@@ -146,11 +145,11 @@ def import_roster(session: Session, records: Sequence[ExpertRecord], *, actor: s
     session.flush()
     audit.record(session, actor=actor, action="experts.imported", subject=f"file:{source}",
                  payload={"added": len(result.added), "updated": len(result.updated),
-                          "unchanged": result.unchanged})
+                          "unchanged": result.unchanged}, at=now)
     return result
 
 
-def add_expert(session: Session, rec: ExpertRecord, *, actor: str) -> Expert:
+def add_expert(session: Session, rec: ExpertRecord, *, actor: str, now: datetime) -> Expert:
     codes = _resolve_units(session, [rec], "--home-unit")
     other = session.exec(select(Expert).where(Expert.key == rec.key)).first()
     if other is not None:
@@ -159,17 +158,16 @@ def add_expert(session: Session, rec: ExpertRecord, *, actor: str) -> Expert:
                 id=other.id, name=other.name,
                 what=_("the same e-mail") if rec.email else _("the same name and organisation")),
             hint=_("Change them with `garrison experts edit {id} ...`.").format(id=other.id))
-    now = utcnow()
     expert = Expert(key=rec.key, created_at=now, updated_at=now, **_values(rec, codes))
     session.add(expert)
     session.flush()
     audit.record(session, actor=actor, action="experts.added", subject=f"expert:{expert.id}",
-                 payload={"name": expert.name, "organisation": expert.organisation})
+                 payload={"name": expert.name, "organisation": expert.organisation}, at=now)
     return expert
 
 
-def edit_expert(session: Session, ref: str, changes: dict[str, Any], *, actor: str
-                ) -> tuple[Expert, list[str]]:
+def edit_expert(session: Session, ref: str, changes: dict[str, Any], *, actor: str,
+                now: datetime) -> tuple[Expert, list[str]]:
     """Change some fields (``home_unit`` given as a code, ``None`` clears it)."""
     expert = get_expert(session, ref)
     changes = dict(changes)
@@ -201,16 +199,16 @@ def edit_expert(session: Session, ref: str, changes: dict[str, Any], *, actor: s
         expert.key = new_key
     for name in changed:
         setattr(expert, name, changes[name])
-    expert.updated_at = utcnow()
+    expert.updated_at = now
     session.add(expert)
     session.flush()
     audit.record(session, actor=actor, action="experts.edited", subject=f"expert:{expert.id}",
-                 payload={"name": expert.name, "fields": changed})
+                 payload={"name": expert.name, "fields": changed}, at=now)
     return expert, changed
 
 
-def retire_expert(session: Session, ref: str, *, actor: str, reason: str | None = None
-                  ) -> Expert:
+def retire_expert(session: Session, ref: str, *, actor: str, now: datetime,
+                  reason: str | None = None) -> Expert:
     """Take an expert out of matching and rotations; their history stays."""
     expert = get_expert(session, ref)
     if not expert.active:
@@ -219,10 +217,10 @@ def retire_expert(session: Session, ref: str, *, actor: str, reason: str | None 
             hint=_("`garrison experts edit {id} --active` brings them back.").format(
                 id=expert.id))
     expert.active = False
-    expert.updated_at = utcnow()
+    expert.updated_at = now
     session.add(expert)
     audit.record(session, actor=actor, action="experts.retired", subject=f"expert:{expert.id}",
-                 payload={"name": expert.name, "reason": reason})
+                 payload={"name": expert.name, "reason": reason}, at=now)
     return expert
 
 
@@ -230,7 +228,7 @@ def retire_expert(session: Session, ref: str, *, actor: str, reason: str | None 
 
 
 def add_unavailability(session: Session, ref: str, *, starts: datetime, ends: datetime,
-                       reason: str | None, actor: str) -> Unavailability:
+                       reason: str | None, actor: str, now: datetime) -> Unavailability:
     expert = get_expert(session, ref)
     if ends <= starts:
         raise GarrisonError(_("the period ends ({e}) before it starts ({s})").format(
@@ -242,18 +240,20 @@ def add_unavailability(session: Session, ref: str, *, starts: datetime, ends: da
     audit.record(session, actor=actor, action="experts.unavailable",
                  subject=f"expert:{expert.id}",
                  payload={"name": expert.name, "starts": starts.isoformat(),
-                          "ends": ends.isoformat(), "reason": reason, "period": period.id})
+                          "ends": ends.isoformat(), "reason": reason, "period": period.id},
+                 at=now)
     return period
 
 
-def remove_unavailability(session: Session, period_id: int, *, actor: str) -> Unavailability:
+def remove_unavailability(session: Session, period_id: int, *, actor: str, now: datetime
+                          ) -> Unavailability:
     period = session.get(Unavailability, period_id)
     if period is None:
         raise NotFoundError(_("no unavailability period #{id}").format(id=period_id),
                             hint=_("`garrison experts show EXPERT` lists an expert's periods."))
     session.delete(period)
     audit.record(session, actor=actor, action="experts.available_again",
-                 subject=f"expert:{period.expert_id}", payload={"period": period_id})
+                 subject=f"expert:{period.expert_id}", payload={"period": period_id}, at=now)
     return period
 
 
@@ -275,9 +275,7 @@ class ExpertLine:
     """The unavailability covering the filter's time (or now), if any."""
 
 
-def list_experts(session: Session, f: ExpertFilter, *, now: datetime | None = None
-                 ) -> list[ExpertLine]:
-    now = now or utcnow()
+def list_experts(session: Session, f: ExpertFilter, *, now: datetime) -> list[ExpertLine]:
     at = f.available_at or now
     query = select(Expert)
     if not f.include_retired:

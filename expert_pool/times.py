@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from garrison.errors import GarrisonError
@@ -13,12 +13,12 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def parse_when(text: str, tz: str, *, option: str = "--at") -> datetime:
+def parse_when(text: str, tz: str, *, now: datetime, option: str = "--at") -> datetime:
     """``2026-12-01``, ``2026-12-01 14:00``, ``2026-12-01T14:00+08:00`` or ``now`` -> an
-    aware datetime (a time without a zone is in ``tz``)."""
+    aware datetime (a time without a zone is in ``tz``; ``now`` is the given instant)."""
     text = text.strip()
     if text.lower() == "now":
-        return datetime.now(UTC)
+        return now
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from garrison.canonical import canonical_json, format_timestamp, sha256_file, sha256_text
 from garrison.errors import GarrisonError
 from garrison.i18n import _
-from garrison.models import AuditEvent, utcnow
+from garrison.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 _PG_CHAIN_LOCK = 0x6761_7272  # pg_advisory_xact_lock key serialising appends
@@ -114,12 +114,12 @@ def record(
     action: str,
     subject: str,
     payload: dict[str, Any] | None = None,
-    at: datetime | None = None,
+    at: datetime,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (it commits or rolls back with it)."""
     _lock_chain(session)
     last = head(session)
-    when = at or utcnow()
+    when = at
     seq = 1 if last is None else last.seq + 1
     prev = GENESIS_HASH if last is None else last.hash
     payload_text = canonical_json(payload or {})
@@ -284,7 +284,8 @@ class ExportResult:
     sha256: str
 
 
-def export(session: Session, *, path: Path, actor: str, database: str) -> ExportResult:
+def export(session: Session, *, path: Path, actor: str, database: str, now: datetime
+           ) -> ExportResult:
     """Write the chain as JSON Lines plus ``PATH.manifest.json``; audit the export."""
     rows, head_seq, head_hash = 0, 0, GENESIS_HASH
     tmp = path.with_name(path.name + ".partial")  # the real name appears only when complete
@@ -310,7 +311,7 @@ def export(session: Session, *, path: Path, actor: str, database: str) -> Export
             "head_hash": head_hash,
             "sha256": checksum,
             "actor": actor,
-            "created_at": format_timestamp(utcnow()),
+            "created_at": format_timestamp(now),
             "database": database,
         },
     )
@@ -320,6 +321,7 @@ def export(session: Session, *, path: Path, actor: str, database: str) -> Export
         action="audit.exported",
         subject=f"file:{path.name}",
         payload={"rows": rows, "head_seq": head_seq, "head_hash": head_hash, "sha256": checksum},
+        at=now,
     )
     return ExportResult(path, manifest, rows, head_seq, head_hash, checksum)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import netaddr
 from sqlmodel import Session, col, select
@@ -32,10 +32,6 @@ class ScopeState(enum.StrEnum):
     expired = "expired"
     pending = "pending"
     """Not valid yet (valid_from is in the future)."""
-
-
-def local_today() -> date:
-    return date.today()
 
 
 def scope_state(scope: Scope, today: date) -> ScopeState:
@@ -148,9 +144,8 @@ class Approval:
         return Approval(self.unit, subset, self.rate_cap, self.verdicts, _GUARD_TOKEN)
 
 
-def list_scopes(session: Session, *, unit_code: str | None = None, today: date | None = None,
+def list_scopes(session: Session, *, unit_code: str | None = None, today: date,
                 include_sub_units: bool = True) -> list[ScopeView]:
-    today = today or local_today()
     query = select(Scope, Unit.code).join(Unit, col(Scope.unit_id) == col(Unit.id))
     if unit_code is not None:
         unit = get_unit(session, unit_code)
@@ -219,9 +214,9 @@ def _units_covering(session: Session, addresses: netaddr.IPSet, today: date, *,
 
 
 def check_target(session: Session, *, unit_code: str, target: str, actor: str,
-                 today: date | None = None, resolver: Resolver | None = None) -> Verdict:
-    """Judge one target for one unit; a refusal is recorded in the caller's transaction."""
-    today = today or local_today()
+                 now: datetime, today: date, resolver: Resolver | None = None) -> Verdict:
+    """Judge one target for one unit on ``today`` (the deployment's local date); a refusal
+    is recorded at ``now`` in the caller's transaction."""
     try:
         unit = get_unit(session, unit_code)
     except NotFoundError as exc:
@@ -236,26 +231,30 @@ def check_target(session: Session, *, unit_code: str, target: str, actor: str,
     if not verdict.allowed:
         audit.record(session, actor=actor, action="scope.refused",
                      subject=f"target:{target[:200]}",
-                     payload={"unit": unit_code, "target": target, "reason": verdict.reason})
+                     payload={"unit": unit_code, "target": target, "reason": verdict.reason},
+                     at=now)
     return verdict
 
 
 def check_targets(session: Session, *, unit_code: str, targets: Sequence[str], actor: str,
-                  today: date | None = None, resolver: Resolver | None = None) -> list[Verdict]:
-    return [check_target(session, unit_code=unit_code, target=t, actor=actor, today=today,
-                         resolver=resolver) for t in targets]
+                  now: datetime, today: date, resolver: Resolver | None = None
+                  ) -> list[Verdict]:
+    return [check_target(session, unit_code=unit_code, target=t, actor=actor, now=now,
+                         today=today, resolver=resolver) for t in targets]
 
 
 def authorize(settings: Settings, *, unit_code: str, targets: Sequence[str],
-              today: date | None = None, resolver: Resolver | None = None) -> Approval:
+              resolver: Resolver | None = None) -> Approval:
     """Allow every target or refuse the whole request (``ScopeRefused``).
 
     The verdicts (and any refusal's audit event) are committed in their own
     transaction first, so a refused request leaves its trace even though it stops.
+    Scopes are judged on the deployment's local date (``settings.clock``).
     """
     with write_session(settings) as session:
         verdicts = check_targets(session, unit_code=unit_code, targets=targets,
-                                 actor=settings.actor, today=today, resolver=resolver)
+                                 actor=settings.actor, now=settings.now(),
+                                 today=settings.today(), resolver=resolver)
     refused = [v for v in verdicts if not v.allowed]
     if refused:
         raise ScopeRefused(
@@ -273,8 +272,7 @@ def authorize(settings: Settings, *, unit_code: str, targets: Sequence[str],
                     _GUARD_TOKEN)
 
 
-def unit_matcher(session: Session, unit: Unit, today: date | None = None) -> ScopeMatcher:
-    """A matcher for the unit's active scopes today."""
-    today = today or local_today()
+def unit_matcher(session: Session, unit: Unit, *, today: date) -> ScopeMatcher:
+    """A matcher for the unit's active scopes on ``today``."""
     scopes = session.exec(select(Scope).where(Scope.unit_id == unit.id)).all()
     return ScopeMatcher([s.cidr for s in scopes if scope_state(s, today) is ScopeState.active])

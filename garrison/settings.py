@@ -9,10 +9,13 @@ a province-wide deployment points ``GARRISON_DB`` at PostgreSQL.
 from __future__ import annotations
 
 import getpass
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from garrison.clock import Clock, SystemClock, parse_clock
 from garrison.dburl import default_db_path, default_db_url, normalise_db_url
 from garrison.i18n import _
 
@@ -26,10 +29,15 @@ def default_actor() -> str:
         return "unknown"
 
 
+def _to_clock(value: Any) -> Any:
+    return parse_clock(value) if isinstance(value, str) else value
+
+
 class Settings(BaseSettings):
     """Settings for one Garrison process."""
 
-    model_config = SettingsConfigDict(env_prefix="GARRISON_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GARRISON_", extra="ignore",
+                                      arbitrary_types_allowed=True)
 
     db: str = Field(default_factory=default_db_url)
     """SQLAlchemy URL: ``sqlite:///path`` or ``postgresql+psycopg://user:pw@host/db``."""
@@ -52,6 +60,9 @@ class Settings(BaseSettings):
     contact_viewers: list[str] = Field(default_factory=list)
     """Actors allowed to see experts' phone numbers and e-mail unmasked (JSON in
     ``GARRISON_CONTACT_VIEWERS``); every unmasked view is audited."""
+    clock: Annotated[Clock, BeforeValidator(_to_clock)] = Field(default_factory=SystemClock)
+    """Where "now" comes from (``GARRISON_CLOCK``: ``system``, ``fixed:TIME``,
+    ``from:TIME``); see ``garrison.clock``."""
     timezone: str = "Asia/Shanghai"
     """The local time zone for on-call shift patterns and dates given without a zone."""
 
@@ -91,6 +102,14 @@ class Settings(BaseSettings):
         if any(days is not None and days < 1 for days in value.values()):
             raise ValueError(_("SLA days must be at least 1 (or null for no deadline)"))
         return value
+
+    def now(self) -> datetime:
+        """The current instant from this deployment's clock."""
+        return self.clock.now()
+
+    def today(self) -> date:
+        """Today's date in the deployment's time zone."""
+        return self.clock.today(self.timezone)
 
     @property
     def is_sqlite(self) -> bool:

@@ -20,7 +20,7 @@ from garrison.errors import GarrisonError
 from garrison.findings.rules import sync_rules
 from garrison.findings.sla import settings_policy
 from garrison.i18n import _
-from garrison.models import RunKind, ScanStatus, utcnow
+from garrison.models import RunKind, ScanStatus
 from garrison.org.queries import get_unit
 from garrison.scope import unit_matcher
 from garrison.settings import Settings
@@ -82,7 +82,8 @@ def _audit_failure(settings: Settings, path: Path, unit_code: str, exc: Garrison
     with write_session(settings) as session:
         audit.record(session, actor=settings.actor, action="scan.import.refused",
                      subject=f"file:{path.name}",
-                     payload={"unit": unit_code, "file": str(path), "error": exc.message})
+                     payload={"unit": unit_code, "file": str(path), "error": exc.message},
+                     at=settings.now())
 
 
 def _batches(path: Path, cidrs: list[str], size: int
@@ -103,17 +104,17 @@ def _import(settings: Settings, path: Path, unit_code: str,
     rules, loaded = rule_pack
     total = path.stat().st_size
     with write_session(settings) as session:
-        sync_rules(session, rule_texts(loaded))
+        now = settings.now()
+        sync_rules(session, rule_texts(loaded), now=now)
         unit = get_unit(session, unit_code)
         assert unit.id is not None
-        matcher = unit_matcher(session, unit)
+        matcher = unit_matcher(session, unit, today=settings.today())
         run = start_run(session, unit_id=unit.id, unit_code=unit.code, kind=RunKind.import_,
                         profile="import", targets=[], request={"file": str(path)},
                         command=f"garrison scan import {path} --unit {unit.code}",
-                        actor=settings.actor, source_file=str(path))
+                        actor=settings.actor, now=now, source_file=str(path))
         assert run.id is not None
         ingestor: Ingestor | None = None
-        now = utcnow()
         progress = Progress()
         with gc_paused():
             for batch, progress in _batches(path, matcher.cidrs, batch_size):
@@ -138,7 +139,7 @@ def _import(settings: Settings, path: Path, unit_code: str,
         run.nmap_version, run.source_sha256 = info.version, progress.sha256
         run.batches_total = run.batches_done
         run.request = {**run.request, "nmap_args": info.args, "complete": info.complete}
-        finish(session, run, status=ScanStatus.done, actor=settings.actor,
+        finish(session, run, status=ScanStatus.done, actor=settings.actor, now=settings.now(),
                error=None if info.complete else _("the file ends before nmap finished "
                                                   "(an interrupted scan)"))
         return ImportReport(

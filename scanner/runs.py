@@ -13,26 +13,27 @@ from sqlmodel import Session, col, select
 from garrison import audit
 from garrison.db import write_session
 from garrison.i18n import _
-from garrison.models import RunKind, ScanRun, ScanStatus, utcnow
+from garrison.models import RunKind, ScanRun, ScanStatus
 from garrison.settings import Settings
 
 
 def start_run(session: Session, *, unit_id: int, unit_code: str, kind: RunKind, profile: str,
               targets: list[str], request: dict[str, Any], command: str, actor: str,
-              technique: str | None = None, nmap_version: str | None = None,
+              now: datetime, technique: str | None = None, nmap_version: str | None = None,
               source_file: str | None = None, hosts_total: int = 0,
               batches_total: int = 0) -> ScanRun:
     run = ScanRun(unit_id=unit_id, kind=kind, profile=profile, targets=targets,
                   request=request, command=command, actor=actor, technique=technique,
                   nmap_version=nmap_version, source_file=source_file, hosts_total=hosts_total,
-                  batches_total=batches_total, pid=os.getpid(), hostname=socket.gethostname())
+                  batches_total=batches_total, pid=os.getpid(), hostname=socket.gethostname(),
+                  started_at=now)
     session.add(run)
     session.flush()
     audit.record(session, actor=actor, action=f"scan.{kind.value}.started",
                  subject=f"run:{run.id}",
                  payload={"unit": unit_code, "profile": profile, "targets": targets[:50],
                           "targets_total": len(targets), "command": command,
-                          "file": source_file})
+                          "file": source_file}, at=now)
     return run
 
 
@@ -48,9 +49,9 @@ def add_counts(run: ScanRun, *, hosts: int, up: int, services: int, changes: Cou
 
 
 def finish(session: Session, run: ScanRun, *, status: ScanStatus, actor: str,
-           error: str | None = None, now: datetime | None = None) -> None:
+           now: datetime, error: str | None = None) -> None:
     run.status = status
-    run.finished_at = now or utcnow()
+    run.finished_at = now
     run.error = error
     session.add(run)
     audit.record(session, actor=actor, action=f"scan.{run.kind.value}.{status.value}",
@@ -58,7 +59,7 @@ def finish(session: Session, run: ScanRun, *, status: ScanStatus, actor: str,
                  payload={"hosts_done": run.hosts_done, "hosts_up": run.hosts_up,
                           "services": run.services_seen, "batches_done": run.batches_done,
                           "batches_total": run.batches_total, "counts": run.counts,
-                          "error": error})
+                          "error": error}, at=now)
 
 
 def mark_interrupted(settings: Settings, run_id: int, *, reason: str) -> None:
@@ -67,7 +68,7 @@ def mark_interrupted(settings: Settings, run_id: int, *, reason: str) -> None:
         run = session.get(ScanRun, run_id)
         if run is not None and run.status is ScanStatus.running:
             finish(session, run, status=ScanStatus.interrupted, actor=settings.actor,
-                   error=reason)
+                   now=settings.now(), error=reason)
 
 
 def _alive(pid: int) -> bool:
@@ -90,6 +91,7 @@ def recover_stale_runs(settings: Settings) -> list[int]:
         for run in runs:
             if run.pid is not None and run.pid != os.getpid() and not _alive(run.pid):
                 finish(session, run, status=ScanStatus.interrupted, actor=settings.actor,
+                       now=settings.now(),
                        error=_("the process running it (pid {pid}) ended without finishing "
                                "it; batches done before are stored").format(pid=run.pid))
                 assert run.id is not None

@@ -24,7 +24,7 @@ from garrison.findings.rules import RuleText, sync_rules
 from garrison.findings.sla import settings_policy
 from garrison.i18n import _
 from garrison.matcher import ScopeMatcher
-from garrison.models import RunKind, ScanRun, ScanStatus, utcnow
+from garrison.models import RunKind, ScanRun, ScanStatus
 from garrison.org.queries import get_unit
 from garrison.scope import Approval, ScopeState, authorize, list_scopes
 from garrison.settings import Settings
@@ -119,7 +119,8 @@ def is_privileged() -> bool:
 
 def default_targets(settings: Settings, unit_code: str) -> list[str]:
     with read_session(settings) as session:
-        scopes = list_scopes(session, unit_code=unit_code, include_sub_units=False)
+        scopes = list_scopes(session, unit_code=unit_code, include_sub_units=False,
+                             today=settings.today())
     active = [s.cidr for s in scopes if s.state is ScopeState.active]
     if not active:
         raise GarrisonError(
@@ -222,7 +223,7 @@ def run_scan(settings: Settings, plan: ScanPlan, *, scanner: PortScanner | None 
     with write_session(settings) as session:
         run = session.get(ScanRun, run_id)
         assert run is not None
-        finish(session, run, status=ScanStatus.done, actor=settings.actor)
+        finish(session, run, status=ScanStatus.done, actor=settings.actor, now=settings.now())
         report.status, report.counts = ScanStatus.done, dict(run.counts)
     return report
 
@@ -266,13 +267,14 @@ def _start(settings: Settings, plan: ScanPlan, scanner: PortScanner | None,
     command = (" ".join(scanner.command(first.targets, plan.arguments[first.ipv6]))
                if scanner is not None else f"scapy discovery ({plan.technique})")
     with write_session(settings) as session:
-        sync_rules(session, rules)
+        now = settings.now()
+        sync_rules(session, rules, now=now)
         unit = get_unit(session, plan.request.unit)
         assert unit.id is not None
         run = start_run(session, unit_id=unit.id, unit_code=unit.code, kind=RunKind.scan,
                         profile=plan.profile.name, targets=plan.approval.cidrs(),
                         request=plan.request.model_dump(), command=command,
-                        actor=settings.actor, technique=plan.technique,
+                        actor=settings.actor, now=now, technique=plan.technique,
                         nmap_version=scanner.version if scanner is not None else None,
                         hosts_total=plan.size, batches_total=len(plan.batches))
         assert run.id is not None
@@ -310,7 +312,8 @@ def _store_batch(settings: Settings, report: ScanReport, unit_id: int, rules: Ru
         run = session.get(ScanRun, report.run_id)
         assert run is not None
         ingestor = Ingestor(session, run_id=report.run_id, unit_id=unit_id,
-                            unit_code=report.unit, rules=rules, coverage=coverage, now=utcnow(),
+                            unit_code=report.unit, rules=rules, coverage=coverage,
+                            now=settings.now(),
                             actor=settings.actor, policy=settings_policy(settings),
                             missed_threshold=ss.missed_runs)
         result = ingestor.ingest(hosts, batch.addresses())
@@ -329,4 +332,4 @@ def _fail(settings: Settings, run_id: int, message: str) -> None:
         run = session.get(ScanRun, run_id)
         if run is not None and run.status is ScanStatus.running:
             finish(session, run, status=ScanStatus.failed, actor=settings.actor,
-                   error=message)
+                   now=settings.now(), error=message)

@@ -15,6 +15,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,23 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_ENV = "GARRISON_TEST_PG"
 
+TEST_NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+"""The suite's "now": every Garrison the tests start (in this process or a child) runs on
+a clock that starts here and moves on in real time, whatever the system's date is. CI
+also runs the suite with the system clock a year ahead (faketime), which catches any
+test or code path that reads the system's date instead."""
+TEST_CLOCK = f"offset:{(TEST_NOW - datetime.now(UTC)).total_seconds():.3f}"
+"""``GARRISON_CLOCK`` for the suite: one offset for the whole run, so every process
+agrees on the time (a drill engine and the command that answers it)."""
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Never touch the developer's real database or data directory."""
+    """Never touch the developer's real database or data directory; pin the clock."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("GARRISON_DB", f"sqlite:///{tmp_path / 'default.db'}")
     monkeypatch.setenv("GARRISON_ACTOR", "tester")
+    monkeypatch.setenv("GARRISON_CLOCK", TEST_CLOCK)
     monkeypatch.setenv("COLUMNS", "200")
     yield
     db.dispose_engines()

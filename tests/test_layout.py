@@ -154,3 +154,50 @@ def test_shell_completion_reaches_the_lazy_sub_commands() -> None:
            "_GARRISON_COMPLETE": "complete_bash"}
     result = subprocess.run([str(script)], env=env, capture_output=True, text=True)
     assert result.stdout.split() == ["list", "check"]
+
+
+PRODUCT = ("garrison", "scanner", "drills", "expert_pool", "tui", "playbooks")
+CLOCK_READS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
+               ("date", "today"), ("time", "time"), ("time", "localtime"),
+               ("time", "gmtime"), ("time", "ctime")}
+
+
+def _clock_reads(path: Path, root: Path = REPO) -> list[str]:
+    """Calls that read the system's date or time, outside the clock module."""
+    import ast
+
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        name = owner.id if isinstance(owner, ast.Name) else (
+            owner.attr if isinstance(owner, ast.Attribute) else None)
+        if (name, node.func.attr) not in CLOCK_READS:
+            continue
+        if node.func.attr in ("localtime", "gmtime", "ctime") and node.args:
+            continue  # formatting a given instant, not reading the clock
+        context = " ".join(lines[max(0, node.lineno - 2):node.lineno])
+        if "clock-ok:" not in context:
+            found.append(f"{path.relative_to(root)}:{node.lineno}: {name}.{node.func.attr}()")
+    return found
+
+
+def test_nothing_reads_the_system_clock_but_the_clock_module() -> None:
+    """"Now" comes from ``settings.clock`` (garrison/clock.py), so tests can pin it and the
+    suite can run a year ahead. A read that is not "now" for the product (a fake lab
+    server's own time, packet capture stamps) says why with a ``# clock-ok:`` comment."""
+    offenders = [hit for package in PRODUCT for path in sorted((REPO / package).rglob("*.py"))
+                 if path != REPO / "garrison" / "clock.py" for hit in _clock_reads(path)]
+    assert offenders == []
+
+
+def test_the_clock_check_catches_a_direct_read(tmp_path: Path) -> None:
+    sample = REPO / "tests" / "fixtures" / "clock_reads.py.txt"
+    target = tmp_path / "probe.py"
+    target.write_text(sample.read_text(encoding="utf-8"), encoding="utf-8")
+    assert _clock_reads(target, tmp_path) == [
+        "probe.py:4: datetime.now()", "probe.py:5: date.today()", "probe.py:6: time.time()",
+        "probe.py:7: datetime.utcnow()"]

@@ -11,7 +11,7 @@ CLI, in worker threads.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -59,17 +59,20 @@ class GarrisonApp(App[None]):
         super().__init__()
         if screen not in SCREENS:
             raise ValueError(f"unknown screen {screen!r}")
+        if now is not None:  # tests and snapshots pin the clock
+            from garrison.clock import FixedClock
+
+            settings = settings.model_copy(update={"clock": FixedClock(now)})
         self.settings = settings
         self.first_screen = screen
         self.theme = theme or DARK
-        self.fixed_now = now
-        """Tests and snapshots pin the clock; otherwise ``now()`` is the real time."""
         self.selected_finding: int | None = None
         """The finding highlighted on the findings screen (the experts screen assigns to
         it)."""
 
     def now(self) -> datetime:
-        return self.fixed_now or datetime.now(UTC)
+        """Now, from the settings' clock (``GARRISON_CLOCK``; pinned by tests)."""
+        return self.settings.now()
 
     def on_mount(self) -> None:
         self.switch_mode(self.first_screen)

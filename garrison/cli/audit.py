@@ -71,7 +71,7 @@ def export(
     settings = open_db(ctx)
     with write_session(settings) as session:
         result = audit.export(session, path=output, actor=settings.actor,
-                              database=display_url(settings.db))
+                              database=display_url(settings.db), now=settings.now())
     console().print(_("Wrote {n} rows to {path}\nmanifest {manifest}\nhead seq={seq} "
                       "hash={hash}\nsha256 {sha}").format(
         n=result.rows, path=result.path, manifest=result.manifest, seq=result.head_seq,

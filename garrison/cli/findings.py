@@ -100,7 +100,7 @@ def _sweep(settings: Settings) -> None:
     from garrison.findings.sla import settings_policy
 
     with write_session(settings) as session:
-        reopened = reopen_expired(session, actor=settings.actor,
+        reopened = reopen_expired(session, actor=settings.actor, now=settings.now(),
                                   policy=settings_policy(settings))
     if reopened:
         from garrison.cli.context import err_console
@@ -136,8 +136,9 @@ def list_(
         settings = open_db(ctx)
         _sweep(settings)
         with read_session(settings) as session:
-            rows = list_findings(session, f, limit=limit, after_id=after)
-            total = count_findings(session, f) if len(rows) == limit else None
+            now = settings.now()
+            rows = list_findings(session, f, now=now, limit=limit, after_id=after)
+            total = count_findings(session, f, now=now) if len(rows) == limit else None
     if as_json:
         print_json([r.as_json() for r in rows])
         return
@@ -150,6 +151,7 @@ def _quick_page(ctx: typer.Context, f: FindingFilter, limit: int, after: int | N
     import os
 
     from garrison.cli.context import state
+    from garrison.clock import clock_from_env
     from garrison.dburl import resolve_db_url
     from garrison.findings.quick import quick_list
 
@@ -157,9 +159,10 @@ def _quick_page(ctx: typer.Context, f: FindingFilter, limit: int, after: int | N
         return None
     try:
         url = resolve_db_url(state(ctx).db)
+        clock = clock_from_env()
     except ValueError:
-        return None  # the full path reports the bad URL
-    return quick_list(url, f, limit=limit, after_id=after)
+        return None  # the full path reports the bad URL or clock
+    return quick_list(url, f, limit=limit, after_id=after, now=clock.now())
 
 
 def _render_list(rows: list[FindingRow], total: int | None, limit: int) -> None:
@@ -201,7 +204,7 @@ def show(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="
     settings = open_db(ctx)
     _sweep(settings)
     with read_session(settings) as session:
-        detail = finding_detail(session, finding_id)
+        detail = finding_detail(session, finding_id, now=settings.now())
     if as_json:
         print_json(detail_json(detail))
     else:
@@ -241,7 +244,8 @@ def add(
         finding = add_manual(session, unit_code=unit, title=title, severity=Severity(sev),
                              actor=settings.actor, address=asset, protocol=protocol,
                              port=number, description=description, remediation=remediation,
-                             owner=owner, cvss=cvss, cwe=cwe, policy=settings_policy(settings))
+                             owner=owner, cvss=cvss, cwe=cwe, now=settings.now(),
+                             policy=settings_policy(settings))
         fid, due, who = finding.id, finding.due_at, finding.owner
     if as_json:
         print_json({"id": fid, "owner": who, "due_at": due.isoformat() if due else None})
@@ -274,7 +278,7 @@ def assign(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar
     _sweep(settings)
     with write_session(settings) as session:
         do_assign(session, finding_id=finding_id, owner=person, actor=settings.actor,
-                  note=note, policy=settings_policy(settings))
+                  note=note, now=settings.now(), policy=settings_policy(settings))
     console().print(_("Finding {id} is now owned by {p}.").format(id=finding_id, p=person))
 
 
@@ -301,7 +305,8 @@ def set_status(
     with write_session(settings) as session:
         finding = do_set(session, finding_id=finding_id, status=FindingStatus(value),
                          actor=settings.actor, reason=reason, until=_date(until, "--until"),
-                         approver=approver, policy=settings_policy(settings),
+                         approver=approver, now=settings.now(),
+                         policy=settings_policy(settings),
                          max_acceptance_days=settings.accepted_risk_max_days)
         due = finding.due_at
     console().print(_("Finding {id} is now {s}{due}.").format(
@@ -322,7 +327,7 @@ def note(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="
     _sweep(settings)
     with write_session(settings) as session:
         add_note(session, finding_id=finding_id, text=text, actor=settings.actor,
-                 policy=settings_policy(settings))
+                 now=settings.now(), policy=settings_policy(settings))
     console().print(_("Note added to finding {id}.").format(id=finding_id))
 
 
@@ -338,7 +343,7 @@ def summary(ctx: typer.Context, unit: UnitOpt = None, as_json: JsonOpt = False) 
     settings = open_db(ctx)
     _sweep(settings)
     with read_session(settings) as session:
-        result = summarise(session, FindingFilter(unit=unit))
+        result = summarise(session, FindingFilter(unit=unit), now=settings.now())
     policy = settings_policy(settings)
     if as_json:
         print_json({**result.as_json(), "sla": policy.as_json()})
@@ -369,6 +374,7 @@ def export(
     f = build_filter(unit, severity, status, owner, overdue, since, source, rule, text)
     with write_session(settings) as session:
         result = export_findings(session, fmt=fmt, path=output, filters=f,
-                                 actor=settings.actor, database=display_url(settings.db))
+                                 actor=settings.actor, database=display_url(settings.db),
+                                 now=settings.now())
     console().print(_("Wrote {n} findings to {p} ({fmt})\nmanifest {m}\nsha256 {s}").format(
         n=result.rows, p=result.path, fmt=result.format, m=result.manifest, s=result.sha256))

@@ -19,7 +19,7 @@ from garrison.settings import Settings
 def run_demo(settings: Settings, out: Console) -> None:
     out.print(_("\n[bold]Findings[/bold]: the office's league table"))
     with read_session(settings) as session:
-        table = summarise(session)
+        table = summarise(session, now=settings.now())
     render_summary(out, table)
     out.print(_("Deadlines: {policy}").format(policy=settings_policy(settings).describe()))
     out.print(_("Try: garrison findings list --unit hz-jw · garrison findings show 3 · "

@@ -94,7 +94,7 @@ def demo(
 
     settings = open_db(ctx)
     with write_session(settings) as session:
-        plan = load_demo(session, actor=settings.actor, force=force)
+        plan = load_demo(session, actor=settings.actor, now=settings.now(), force=force)
     with read_session(settings) as session:
         render_tree(console(), org_tree(session))
     out = console()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from garrison.cli.context import console, open_db, print_json, state
+from garrison.cli.context import console, open_db, print_json
 from garrison.i18n import _
 
 if TYPE_CHECKING:
@@ -34,7 +34,8 @@ def import_(
     doc = load_org_file(file)  # all file problems are reported before the database is opened
     settings = open_db(ctx)
     with write_session(settings) as session:
-        plan = import_org(session, doc, actor=state(ctx).settings.actor, dry_run=dry_run)
+        plan = import_org(session, doc, actor=settings.actor, now=settings.now(),
+                          dry_run=dry_run)
         if dry_run:
             session.rollback()
     if as_json:

@@ -29,7 +29,7 @@ def list_(
 
     settings = open_db(ctx)
     with read_session(settings) as session:
-        scopes = list_scopes(session, unit_code=unit)
+        scopes = list_scopes(session, unit_code=unit, today=settings.today())
     if as_json:
         print_json([s.as_json() for s in scopes])
         return
@@ -62,7 +62,8 @@ def check(
 
     settings = open_db(ctx)
     with write_session(settings) as session:
-        verdicts = check_targets(session, unit_code=unit, targets=targets, actor=settings.actor)
+        verdicts = check_targets(session, unit_code=unit, targets=targets, actor=settings.actor,
+                                 now=settings.now(), today=settings.today())
     refused = [v for v in verdicts if not v.allowed]
     if as_json:
         print_json([v.as_json() for v in verdicts])

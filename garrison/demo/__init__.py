@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib.resources import as_file, files
 
 from sqlmodel import Session, select
@@ -18,7 +19,8 @@ def demo_org_document() -> OrgDocument:
         return load_org_file(path)
 
 
-def load_demo(session: Session, *, actor: str, force: bool = False) -> ImportPlan:
+def load_demo(session: Session, *, actor: str, now: datetime, force: bool = False
+              ) -> ImportPlan:
     """Import the demo org; refuse to mix it into a database that holds real units."""
     doc = demo_org_document()
     demo_codes = {p.spec.code for p in doc.units}
@@ -31,4 +33,4 @@ def load_demo(session: Session, *, actor: str, force: bool = False) -> ImportPla
             hint=_("Use a separate database: garrison --db sqlite:///demo.db demo "
                    "(or pass --force)."),
         )
-    return import_org(session, doc, actor=actor)
+    return import_org(session, doc, actor=actor, now=now)

@@ -17,7 +17,6 @@ from garrison.findings.export.registry import get_exporter
 from garrison.findings.queries import FindingFilter, export_rows
 from garrison.findings.summary import summarise
 from garrison.i18n import _
-from garrison.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -30,14 +29,13 @@ class ExportResult:
 
 
 def export_findings(session: Session, *, fmt: str, path: Path, filters: FindingFilter,
-                    actor: str, database: str, now: datetime | None = None) -> ExportResult:
+                    actor: str, database: str, now: datetime) -> ExportResult:
     """Write the findings matching ``filters`` to ``path`` in format ``fmt``.
 
     The file appears under its name only when complete; beside it goes
     ``PATH.manifest.json`` (filters, row count, SHA-256, the audit chain's head, actor,
     time), and the export is itself an audit event, in the caller's transaction.
     """
-    now = now or utcnow()
     exporter = get_exporter(fmt)
     head = audit.head(session)
     summary = (summarise(session, filters, now=now).for_export() if exporter.needs_summary

@@ -29,7 +29,6 @@ from garrison.models import (
     Finding,
     FindingEvent,
     FindingStatus,
-    utcnow,
 )
 from garrison.vocab import OPEN_STATES
 
@@ -64,10 +63,10 @@ def _event(session: Session, finding: Finding, kind: EventKind, actor: str, now:
                              to_status=finding.status, note=note))
 
 
-def _audit(session: Session, finding: Finding, action: str, actor: str,
+def _audit(session: Session, finding: Finding, action: str, actor: str, now: datetime,
            payload: dict[str, Any]) -> None:
     audit.record(session, actor=actor, action=action, subject=f"finding:{finding.id}",
-                 payload={"fingerprint": finding.fingerprint, **payload})
+                 payload={"fingerprint": finding.fingerprint, **payload}, at=now)
 
 
 def _protection_level(session: Session, finding: Finding) -> int | None:
@@ -79,10 +78,9 @@ def _protection_level(session: Session, finding: Finding) -> int | None:
 
 def set_status(session: Session, *, finding_id: int, status: FindingStatus, actor: str,
                reason: str | None = None, until: date | None = None,
-               approver: str | None = None, now: datetime | None = None,
+               approver: str | None = None, now: datetime,
                policy: SlaPolicy = DEFAULT_POLICY, max_acceptance_days: int = 365) -> Finding:
     """Move a finding to ``status``; refuse what the lifecycle does not allow."""
-    now = now or utcnow()
     reopen_expired(session, actor=actor, now=now, finding_ids=[finding_id], policy=policy)
     finding = get_finding(session, finding_id)
     old = finding.status
@@ -104,7 +102,7 @@ def set_status(session: Session, *, finding_id: int, status: FindingStatus, acto
                                 policy)
     session.add(finding)
     _event(session, finding, EventKind.status, actor, now, note, old)
-    _audit(session, finding, "finding.status", actor,
+    _audit(session, finding, "finding.status", actor, now,
            {"from": old.value, "to": status.value, "reason": reason,
             "until": until.isoformat() if until else None, "approver": approver})
     session.flush()
@@ -142,11 +140,10 @@ def _check_requirements(status: FindingStatus, reason: str | None, until: date |
     return reason
 
 
-def reopen_expired(session: Session, *, actor: str, now: datetime | None = None,
+def reopen_expired(session: Session, *, actor: str, now: datetime,
                    finding_ids: list[int] | None = None,
                    policy: SlaPolicy = DEFAULT_POLICY) -> list[int]:
     """Reopen risk acceptances whose expiry has passed (all, or those given)."""
-    now = now or utcnow()
     query = select(Finding).where(col(Finding.status) == S.accepted_risk,
                                   col(Finding.accepted_until) < now.date())
     if finding_ids is not None:
@@ -161,7 +158,7 @@ def reopen_expired(session: Session, *, actor: str, now: datetime | None = None,
         session.add(finding)
         note = _("risk acceptance expired on {d}").format(d=until)
         _event(session, finding, EventKind.status, "garrison", now, note, S.accepted_risk)
-        _audit(session, finding, "finding.acceptance_expired", actor,
+        _audit(session, finding, "finding.acceptance_expired", actor, now,
                {"until": until.isoformat() if until else None})
         assert finding.id is not None
         reopened.append(finding.id)
@@ -170,9 +167,8 @@ def reopen_expired(session: Session, *, actor: str, now: datetime | None = None,
 
 
 def assign(session: Session, *, finding_id: int, owner: str, actor: str,
-           note: str | None = None, now: datetime | None = None,
+           note: str | None = None, now: datetime,
            policy: SlaPolicy = DEFAULT_POLICY) -> Finding:
-    now = now or utcnow()
     owner = owner.strip()
     if not owner:
         raise GarrisonError(_("the new owner's name must not be empty"))
@@ -186,21 +182,20 @@ def assign(session: Session, *, finding_id: int, owner: str, actor: str,
     session.add(finding)
     text = _("owner {old} -> {new}").format(old=old, new=owner) + (f": {note}" if note else "")
     _event(session, finding, EventKind.assign, actor, now, text)
-    _audit(session, finding, "finding.assigned", actor, {"from": old, "to": owner,
-                                                         "note": note})
+    _audit(session, finding, "finding.assigned", actor, now,
+           {"from": old, "to": owner, "note": note})
     session.flush()
     return finding
 
 
 def add_note(session: Session, *, finding_id: int, text: str, actor: str,
-             now: datetime | None = None, policy: SlaPolicy = DEFAULT_POLICY) -> Finding:
-    now = now or utcnow()
+             now: datetime, policy: SlaPolicy = DEFAULT_POLICY) -> Finding:
     text = text.strip()
     if not text:
         raise GarrisonError(_("the note is empty"))
     reopen_expired(session, actor=actor, now=now, finding_ids=[finding_id], policy=policy)
     finding = get_finding(session, finding_id)
     _event(session, finding, EventKind.note, actor, now, text)
-    _audit(session, finding, "finding.note", actor, {"note": text})
+    _audit(session, finding, "finding.note", actor, now, {"note": text})
     session.flush()
     return finding

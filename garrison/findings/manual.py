@@ -20,7 +20,6 @@ from garrison.models import (
     FindingSource,
     FindingStatus,
     Severity,
-    utcnow,
 )
 from garrison.org.queries import get_unit
 
@@ -46,7 +45,7 @@ def add_manual(session: Session, *, unit_code: str, title: str, severity: Severi
                port: int | None = None, description: str | None = None,
                remediation: str | None = None, owner: str | None = None,
                cvss: str | None = None, cwe: str | None = None,
-               now: datetime | None = None, policy: SlaPolicy = DEFAULT_POLICY,
+               now: datetime, policy: SlaPolicy = DEFAULT_POLICY,
                source: FindingSource = FindingSource.manual, fingerprint: str | None = None,
                rule_id: str = "manual", evidence: dict[str, object] | None = None,
                note: str | None = None) -> Finding:
@@ -55,7 +54,6 @@ def add_manual(session: Session, *, unit_code: str, title: str, severity: Severi
     A drill records its missed expectations through here too (``source=drill``, a
     ``fingerprint`` of its own): recording the same fingerprint again returns the
     finding already there, so a resumed drill raises each finding once."""
-    now = now or utcnow()
     if fingerprint is not None:
         existing = session.exec(select(Finding).where(Finding.fingerprint == fingerprint)).first()
         if existing is not None:
@@ -98,6 +96,6 @@ def add_manual(session: Session, *, unit_code: str, title: str, severity: Severi
     audit.record(session, actor=actor, action="finding.created", subject=f"finding:{finding.id}",
                  payload={"unit": unit.code, "address": address, "title": title,
                           "severity": severity.value, "owner": finding.owner,
-                          "source": source.value})
+                          "source": source.value}, at=now)
     session.flush()
     return finding

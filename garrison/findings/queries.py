@@ -35,7 +35,6 @@ from garrison.models import (
     RuleRecord,
     Service,
     Unit,
-    utcnow,
 )
 from garrison.org.queries import get_unit, subtree_ids
 from garrison.vocab import OPEN_STATES, SEVERITY_ORDER
@@ -67,20 +66,18 @@ def filter_clauses(session: Session, f: FindingFilter, now: datetime) -> list[sa
     return [sa.text(where).bindparams(**params)]
 
 
-def list_findings(session: Session, f: FindingFilter, *, now: datetime | None = None,
+def list_findings(session: Session, f: FindingFilter, *, now: datetime,
                   limit: int | None = 200, after_id: int | None = None, order: str = "id",
                   descending: bool = False, offset: int | None = None) -> list[FindingRow]:
     """Findings matching ``f``, by id (pass the last id as ``after_id`` for the next page),
     or sorted by ``order`` (see ``listing.SORTS``) from ``offset``."""
-    now = now or utcnow()
     sql, params = list_sql(f, now, unit_ids=unit_ids(session, f), dialect=dialect(session),
                            limit=limit, after_id=after_id, order=order,
                            descending=descending, offset=offset)
     return decode_rows(session.execute(sa.text(sql), params).all(), now)
 
 
-def count_findings(session: Session, f: FindingFilter, *, now: datetime | None = None) -> int:
-    now = now or utcnow()
+def count_findings(session: Session, f: FindingFilter, *, now: datetime) -> int:
     sql, params = count_sql(f, now, unit_ids=unit_ids(session, f), dialect=dialect(session))
     return int(session.execute(sa.text(sql), params).scalar_one())
 
@@ -93,13 +90,16 @@ class FindingDetail:
     rule: RuleRecord | None
     service: Service | None
     events: list[FindingEvent] = field(default_factory=list)
+    now: datetime | None = None
+    """When it was read: ``overdue`` is judged at this instant."""
 
     @property
     def overdue(self) -> bool:
-        return is_overdue(self.finding.status, self.finding.due_at, utcnow())
+        return self.now is not None and is_overdue(self.finding.status, self.finding.due_at,
+                                                   self.now)
 
 
-def finding_detail(session: Session, finding_id: int) -> FindingDetail:
+def finding_detail(session: Session, finding_id: int, *, now: datetime) -> FindingDetail:
     finding = get_finding(session, finding_id)
     unit = session.get(Unit, finding.unit_id)
     assert unit is not None
@@ -111,7 +111,7 @@ def finding_detail(session: Session, finding_id: int) -> FindingDetail:
             Service.port == finding.port)).first()
     events = list(session.exec(select(FindingEvent).where(FindingEvent.finding_id == finding_id)
                                .order_by(col(FindingEvent.id))).all())
-    return FindingDetail(finding, unit.code, unit.name, rule, service, events)
+    return FindingDetail(finding, unit.code, unit.name, rule, service, events, now)
 
 
 EXPORT_COLUMNS = (
@@ -122,13 +122,12 @@ EXPORT_COLUMNS = (
     "finding.description, finding.remediation")
 
 
-def export_rows(session: Session, f: FindingFilter, *, now: datetime | None = None,
+def export_rows(session: Session, f: FindingFilter, *, now: datetime,
                 batch: int = 5000) -> Iterator[ExportRow]:
     """Every matching finding as an ``ExportRow``, read in id-ordered batches.
 
     Plain rows, not ORM objects: an export of 100,000 findings spent two thirds of its
     time building and tracking ``Finding`` instances it only reads once."""
-    now = now or utcnow()
     rules = {r.id: (r.cvss_vector, r.cwe, r.rationale, r.remedy)
              for r in session.exec(select(RuleRecord)).all()}
     no_rule = (None, None, None, None)

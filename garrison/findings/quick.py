@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -117,14 +117,13 @@ def at_head(url: str) -> bool:
 
 
 def quick_list(url: str, f: FindingFilter, *, limit: int, after_id: int | None = None,
-               now: datetime | None = None,
+               now: datetime,
                on_rows: Callable[[list[FindingRow]], object] | None = None
                ) -> QuickPage | None:
     """The page ``findings list`` shows, or None when the full path must answer.
 
     ``on_rows`` receives the rows as soon as they are read, before the count (the TUI
     paints them while the database counts)."""
-    now = now or datetime.now(UTC)
     try:
         with _connect(url) as (conn, dialect):
             head = _one(conn, "SELECT version_num FROM alembic_version")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlmodel import Session, select
 
-from garrison.models import RuleRecord, Severity, utcnow
+from garrison.models import RuleRecord, Severity
 
 
 class RuleText(NamedTuple):
@@ -22,7 +23,7 @@ class RuleText(NamedTuple):
     source: str
 
 
-def sync_rules(session: Session, rules: Iterable[RuleText]) -> int:
+def sync_rules(session: Session, rules: Iterable[RuleText], *, now: datetime) -> int:
     """Insert new rules and update changed ones; return how many rows changed."""
     existing = {r.id: r for r in session.exec(select(RuleRecord)).all()}
     changed = 0
@@ -30,12 +31,12 @@ def sync_rules(session: Session, rules: Iterable[RuleText]) -> int:
         row = existing.get(rule.id)
         values = rule._asdict()
         if row is None:
-            session.add(RuleRecord(**values))
+            session.add(RuleRecord(**values, updated_at=now))
             changed += 1
         elif any(getattr(row, k) != v for k, v in values.items()):
             for key, value in values.items():
                 setattr(row, key, value)
-            row.updated_at = utcnow()
+            row.updated_at = now
             session.add(row)
             changed += 1
     session.flush()

@@ -18,7 +18,7 @@ from garrison.findings.queries import (
     filter_clauses,
     unit_ids,
 )
-from garrison.models import Finding, Severity, Unit, utcnow
+from garrison.models import Finding, Severity, Unit
 from garrison.vocab import CLOSED_STATES, OPEN_STATES
 
 
@@ -62,10 +62,8 @@ class Summary:
             unit_names={u.code: u.name for u in self.lines})
 
 
-def summarise(session: Session, f: FindingFilter | None = None, *,
-              now: datetime | None = None) -> Summary:
+def summarise(session: Session, f: FindingFilter | None = None, *, now: datetime) -> Summary:
     """League table over the findings matching ``f`` (all by default), worst first."""
-    now = now or utcnow()
     f = f or FindingFilter()
     where = filter_clauses(session, f, now)
     lines: dict[int, UnitLine] = {}

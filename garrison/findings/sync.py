@@ -128,7 +128,7 @@ def sync_findings(session: Session, *, observed: Sequence[Observation],
         for event in events:
             moved.setdefault(f"{event[4]}->{event[5]}", []).append(event[0])
         audit.record(session, actor=actor, action="finding.status.automatic",
-                     subject=context, payload={"source": source.value, "moved": moved})
+                     subject=context, payload={"source": source.value, "moved": moved}, at=now)
     return +counts  # drop zero counts
 
 

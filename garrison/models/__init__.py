@@ -32,7 +32,6 @@ from garrison.models.inventory import (
     Service,
 )
 from garrison.models.org import Scope, ScopeBase, Unit, UnitBase, UnitLevel
-from garrison.models.types import utcnow
 
 metadata = SQLModel.metadata
 
@@ -68,5 +67,4 @@ __all__ = [
     "UnitBase",
     "UnitLevel",
     "metadata",
-    "utcnow",
 ]

@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from garrison.models.types import UTCDateTime, enum_type, json_type, utcnow
+from garrison.models.types import UTCDateTime, enum_type, json_type
 
 
 class DrillState(enum.StrEnum):
@@ -47,9 +47,9 @@ class DrillRun(SQLModel, table=True):
     speed: float = 1.0
     """Drill seconds per wall second (``fast:60`` is 60; ``step`` is 0)."""
     state: DrillState = Field(default=DrillState.running, sa_type=enum_type(DrillState))
-    anchor_wall: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    anchor_wall: datetime = Field(sa_type=UTCDateTime)
     anchor_drill: float = 0.0
-    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     drill_end: float | None = None
     """Drill time at which the run ended."""
@@ -80,7 +80,7 @@ class DrillEvent(SQLModel, table=True):
     """True for what the drill's state is computed from."""
     drill_at: float | None = None
     """Drill time in seconds; None for a response the engine has not stamped yet."""
-    wall_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    wall_at: datetime = Field(sa_type=UTCDateTime)
     team: str | None = Field(default=None, max_length=64)
     step: str | None = Field(default=None, max_length=64)
     action: str | None = Field(default=None, max_length=64)

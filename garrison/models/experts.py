@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from garrison.models.types import UTCDateTime, enum_type, json_type, utcnow
+from garrison.models.types import UTCDateTime, enum_type, json_type
 from garrison.vocab import AssignmentRole as AssignmentRole
 
 
@@ -38,8 +38,8 @@ class Expert(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     active: bool = True
     notes: str | None = Field(default=None, sa_type=sa.Text)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Unavailability(SQLModel, table=True):
@@ -68,7 +68,7 @@ class OnCallPlan(SQLModel, table=True):
     """How it was asked for (shift pattern, required skills, time zone)."""
     spread: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
     """Shifts per expert: min, max, and the counts."""
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
     actor: str = Field(max_length=100)
 
 
@@ -92,6 +92,6 @@ class Assignment(SQLModel, table=True):
     """Counts towards the expert's current load until closed."""
     override_reason: str | None = Field(default=None, sa_type=sa.Text)
     """Set when a conflict of interest was overridden."""
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     actor: str = Field(max_length=100)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from garrison.models.types import UTCDateTime, enum_type, json_type, utcnow
+from garrison.models.types import UTCDateTime, enum_type, json_type
 from garrison.vocab import FindingSource, FindingStatus, Severity
 
 __all__ = ["EventKind", "Finding", "FindingEvent", "FindingSource", "FindingStatus",
@@ -36,7 +36,7 @@ class RuleRecord(SQLModel, table=True):
     references: list[str] = Field(default_factory=list, sa_type=json_type())
     source: str = Field(max_length=500)
     """The rule file (and line) it was loaded from."""
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Finding(SQLModel, table=True):
@@ -68,9 +68,9 @@ class Finding(SQLModel, table=True):
         default=FindingStatus.open, sa_type=enum_type(FindingStatus)
     )
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    status_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime)
+    status_changed_at: datetime = Field(sa_type=UTCDateTime)
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
     cvss_vector: str | None = Field(default=None, max_length=200)
     cwe: str | None = Field(default=None, max_length=20)
@@ -94,7 +94,7 @@ class FindingEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     finding_id: int = Field(foreign_key="finding.id", index=True, ondelete="CASCADE")
     kind: EventKind = Field(default=EventKind.status, sa_type=enum_type(EventKind))
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    at: datetime = Field(sa_type=UTCDateTime)
     actor: str = Field(max_length=100)
     from_status: FindingStatus | None = Field(default=None, sa_type=enum_type(FindingStatus))
     to_status: FindingStatus = Field(sa_type=enum_type(FindingStatus))

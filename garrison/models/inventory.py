@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from garrison.models.types import UTCDateTime, enum_type, json_type, utcnow
+from garrison.models.types import UTCDateTime, enum_type, json_type
 
 
 class AssetState(enum.StrEnum):
@@ -34,8 +34,8 @@ class Asset(SQLModel, table=True):
     """China's MLPS (等级保护) level, 1-5."""
     state: AssetState = Field(default=AssetState.up, sa_type=enum_type(AssetState))
     missed_runs: int = 0
-    first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime)
 
 
 class Service(SQLModel, table=True):
@@ -57,8 +57,8 @@ class Service(SQLModel, table=True):
     """How nmap named the service: ``probed`` (version detection ran) or ``table``."""
     cpe: list[str] = Field(default_factory=list, sa_type=json_type())
     scripts: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
-    first_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    last_seen: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime)
 
 
 class ScanStatus(enum.StrEnum):
@@ -87,7 +87,7 @@ class ScanRun(SQLModel, table=True):
     """The exact scanner command line(s) that ran."""
     actor: str = Field(max_length=100)
     status: ScanStatus = Field(default=ScanStatus.running, sa_type=enum_type(ScanStatus))
-    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     hosts_total: int = 0
     hosts_done: int = 0
@@ -129,4 +129,4 @@ class Change(SQLModel, table=True):
     port: int | None = None
     before: dict[str, Any] | None = Field(default=None, sa_type=json_type())
     after: dict[str, Any] | None = Field(default=None, sa_type=json_type())
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    at: datetime = Field(sa_type=UTCDateTime)

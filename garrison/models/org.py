@@ -8,7 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from garrison.models.types import UTCDateTime, enum_type, utcnow
+from garrison.models.types import UTCDateTime, enum_type
 
 
 class UnitLevel(enum.StrEnum):
@@ -33,8 +33,8 @@ class UnitBase(SQLModel):
 class Unit(UnitBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ScopeBase(SQLModel):
@@ -55,4 +55,4 @@ class Scope(ScopeBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -21,11 +21,6 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python, on every backend.
 

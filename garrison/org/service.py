@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -10,7 +11,7 @@ from sqlmodel import Session, select
 from garrison import audit
 from garrison.errors import DocumentError, Problem
 from garrison.i18n import _
-from garrison.models import Scope, Unit, utcnow
+from garrison.models import Scope, Unit
 from garrison.org.loader import OrgDocument, PlacedUnit
 from garrison.org.queries import suggest
 from garrison.org.schema import ScopeSpec, UnitSpec
@@ -183,48 +184,50 @@ def _check_parents(doc: OrgDocument, units: dict[str, Unit], by_id: dict[int | N
         raise DocumentError(sort_problems(problems))
 
 
-def apply_import(session: Session, plan: ImportPlan, *, actor: str) -> None:
+def apply_import(session: Session, plan: ImportPlan, *, actor: str, now: datetime) -> None:
     """Write the plan in the caller's transaction, with an audit event per change."""
     units = {u.code: u for u in session.exec(select(Unit)).all()}
     for placed in _parents_first(plan._units):
         code = placed.spec.code
         parent_id = units[placed.parent].id if placed.parent else None
         if code not in units:
-            units[code] = _create_unit(session, placed, parent_id, actor)
+            units[code] = _create_unit(session, placed, parent_id, actor, now)
         elif code in plan.updated:
-            _update_unit(session, units[code], placed, parent_id, plan.updated[code], actor)
-        _apply_scopes(session, plan, units[code], placed.spec, actor)
+            _update_unit(session, units[code], placed, parent_id, plan.updated[code], actor,
+                         now)
+        _apply_scopes(session, plan, units[code], placed.spec, actor, now)
     audit.record(session, actor=actor, action="org.imported", subject=f"file:{plan.file}",
                  payload={"sha256": plan.sha256, "created": len(plan.created),
                           "updated": len(plan.updated), "scopes_added": len(plan.scopes_added),
                           "scopes_removed": len(plan.scopes_removed),
-                          "scopes_changed": len(plan.scopes_changed)})
+                          "scopes_changed": len(plan.scopes_changed)}, at=now)
 
 
 def _create_unit(session: Session, placed: PlacedUnit, parent_id: int | None,
-                 actor: str) -> Unit:
+                 actor: str, now: datetime) -> Unit:
     spec = placed.spec
     unit = Unit(code=spec.code, name=spec.name, level=spec.level,
                 officer_name=spec.officer.name, officer_phone=spec.officer.phone,
-                officer_email=spec.officer.email, parent_id=parent_id)
+                officer_email=spec.officer.email, parent_id=parent_id, created_at=now,
+                updated_at=now)
     session.add(unit)
     session.flush()
     values = _unit_values(spec, placed.parent)
     audit.record(session, actor=actor, action="org.unit.created", subject=f"unit:{spec.code}",
-                 payload={k: _plain(v) for k, v in values.items()})
+                 payload={k: _plain(v) for k, v in values.items()}, at=now)
     return unit
 
 
 def _update_unit(session: Session, unit: Unit, placed: PlacedUnit, parent_id: int | None,
-                 changes: list[FieldChange], actor: str) -> None:
+                 changes: list[FieldChange], actor: str, now: datetime) -> None:
     for name, value in _unit_values(placed.spec, placed.parent).items():
         if name != "parent":
             setattr(unit, name, value)
-    unit.parent_id, unit.updated_at = parent_id, utcnow()
+    unit.parent_id, unit.updated_at = parent_id, now
     session.add(unit)
     audit.record(session, actor=actor, action="org.unit.updated",
                  subject=f"unit:{placed.spec.code}",
-                 payload={c.field: [_plain(c.old), _plain(c.new)] for c in changes})
+                 payload={c.field: [_plain(c.old), _plain(c.new)] for c in changes}, at=now)
 
 
 def _parents_first(placed: list[PlacedUnit]) -> list[PlacedUnit]:
@@ -240,17 +243,17 @@ def _parents_first(placed: list[PlacedUnit]) -> list[PlacedUnit]:
 
 
 def _apply_scopes(session: Session, plan: ImportPlan, unit: Unit, spec: UnitSpec,
-                  actor: str) -> None:
+                  actor: str, now: datetime) -> None:
     assert unit.id is not None
     current = {s.cidr: s for s in session.exec(select(Scope).where(Scope.unit_id == unit.id))}
     for scope_spec in spec.scopes:
         key = (spec.code, scope_spec.cidr)
         values = _scope_values(scope_spec)
         if key in plan.scopes_added:
-            session.add(Scope(unit_id=unit.id, cidr=scope_spec.cidr, **values))
+            session.add(Scope(unit_id=unit.id, cidr=scope_spec.cidr, created_at=now, **values))
             audit.record(session, actor=actor, action="scope.added",
                          subject=f"scope:{spec.code}:{scope_spec.cidr}",
-                         payload={k: _plain(v) for k, v in values.items()})
+                         payload={k: _plain(v) for k, v in values.items()}, at=now)
         elif key in plan.scopes_changed:
             scope = current[scope_spec.cidr]
             for name, value in values.items():
@@ -259,21 +262,21 @@ def _apply_scopes(session: Session, plan: ImportPlan, unit: Unit, spec: UnitSpec
             audit.record(session, actor=actor, action="scope.changed",
                          subject=f"scope:{spec.code}:{scope_spec.cidr}",
                          payload={c.field: [_plain(c.old), _plain(c.new)]
-                                  for c in plan.scopes_changed[key]})
+                                  for c in plan.scopes_changed[key]}, at=now)
     for code, cidr in plan.scopes_removed:
         if code == spec.code:
             scope = current[cidr]
             audit.record(session, actor=actor, action="scope.removed",
                          subject=f"scope:{code}:{cidr}",
-                         payload={n: _plain(getattr(scope, n)) for n in _SCOPE_FIELDS})
+                         payload={n: _plain(getattr(scope, n)) for n in _SCOPE_FIELDS}, at=now)
             session.delete(scope)
     session.flush()
 
 
-def import_org(session: Session, doc: OrgDocument, *, actor: str, dry_run: bool = False
-               ) -> ImportPlan:
+def import_org(session: Session, doc: OrgDocument, *, actor: str, now: datetime,
+               dry_run: bool = False) -> ImportPlan:
     """Plan and (unless ``dry_run``) apply an org file, in the caller's transaction."""
     plan = plan_import(session, doc)
     if not dry_run and plan.changed:
-        apply_import(session, plan, actor=actor)
+        apply_import(session, plan, actor=actor, now=now)
     return plan

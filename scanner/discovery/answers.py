@@ -34,6 +34,7 @@ class _Answers:
 
     def mark_sent(self, address: IPAddress, method: str, port: int) -> None:
         with self.lock:
+            # clock-ok: compared with the packets' own capture stamps (epoch seconds)
             self.sent[(address, method, port)] = time.time()
 
     def is_found(self, address: IPAddress) -> bool:

@@ -85,7 +85,7 @@ def _bson(doc: Mapping[str, _BsonValue]) -> bytes:
 
 async def _mongodb(c: _Conn) -> None:
     """MongoDB wire protocol: OP_QUERY and OP_MSG answered with isMaster/buildInfo/status."""
-    started = time.time()
+    started = time.monotonic()
     version = c.spec.announced_version or ""
     for _n in range(MAX_COMMANDS):
         size = struct.unpack("<i", await c.exact(4))[0]
@@ -100,7 +100,7 @@ async def _mongodb(c: _Conn) -> None:
         if b"ismaster" in lowered or b"hello" in lowered:
             doc = {"ismaster": True, "maxBsonObjectSize": 16777216,
                    "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000,
-                   "localTime": int(time.time()), "maxWireVersion": 9, "minWireVersion": 0,
+                   "localTime": int(time.time()),  # clock-ok: the lab host's own time "maxWireVersion": 9, "minWireVersion": 0,
                    "readOnly": False, "ok": 1.0}
         elif b"buildinfo" in lowered:
             doc = {"version": version, "gitVersion": "lab", "versionArray":
@@ -108,7 +108,7 @@ async def _mongodb(c: _Conn) -> None:
                    "ok": 1.0}
         else:
             doc = {"host": "lab", "version": version, "process": "mongod", "pid": 1,
-                   "uptime": float(int(time.time() - started)), "ok": 1.0}
+                   "uptime": float(int(time.monotonic() - started)), "ok": 1.0}
         if opcode == 2004:      # OP_QUERY -> OP_REPLY
             reply = struct.pack("<iqii", 8, 0, 0, 1) + _bson(doc)
             out_op = 1

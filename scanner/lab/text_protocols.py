@@ -194,7 +194,7 @@ _SMTP_REPLIES = {
 
 async def _redis(c: _Conn) -> None:
     """Redis: RESP or inline commands; INFO carries redis_version."""
-    started = time.time()
+    started = time.monotonic()
     for _n in range(MAX_COMMANDS):
         first = await c.line()
         if first.startswith(b"*"):
@@ -210,7 +210,7 @@ async def _redis(c: _Conn) -> None:
             await c.send("+OK\r\n")
             return
         elif name == "info":
-            text = _redis_info(c.spec, int(time.time() - started)).encode()
+            text = _redis_info(c.spec, int(time.monotonic() - started)).encode()
             await c.send(b"$%d\r\n%s\r\n" % (len(text), text))
         elif name == "get" and len(args) != 2:
             await c.send("-ERR wrong number of arguments for 'get' command\r\n")
@@ -248,15 +248,16 @@ def _redis_info(spec: ServiceSpec, uptime: int) -> str:
 
 async def _memcached(c: _Conn) -> None:
     """memcached's text protocol: stats, version, quit."""
-    started = int(time.time())
+    started = time.monotonic()
     for _n in range(MAX_COMMANDS):
         words = (await c.line()).split()
         command = words[0].decode("latin-1").lower() if words else ""
         if command == "quit":
             return
         if command == "stats" and len(words) == 1:
-            now = int(time.time())
-            await c.send(f"STAT pid 1\r\nSTAT uptime {now - started}\r\nSTAT time {now}\r\n"
+            now = int(time.time())  # clock-ok: the lab host's own time
+            uptime = int(time.monotonic() - started)
+            await c.send(f"STAT pid 1\r\nSTAT uptime {uptime}\r\nSTAT time {now}\r\n"
                          f"STAT version {c.spec.announced_version}\r\n"
                          "STAT pointer_size 64\r\nSTAT curr_connections 2\r\n"
                          "STAT curr_items 0\r\nSTAT threads 4\r\nEND\r\n")

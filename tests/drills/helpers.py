@@ -42,7 +42,7 @@ def get(settings: Settings, run_id: int) -> DrillRun:
 
 def replayed(settings: Settings, run_id: int) -> Replay:
     with read_session(settings) as session:
-        return store.replay(session, store.get_run(session, run_id))
+        return store.replay(session, store.get_run(session, run_id), now=settings.now())
 
 
 def verdicts(settings: Settings, run_id: int) -> dict[str, str]:

@@ -49,7 +49,8 @@ def test_kill_the_engine_respond_resume_nothing_lost(sqlite_org: Settings,
         [garrison, "--db", settings.db, "drill", "run", str(PLAYBOOK), "--clock", "fast:600"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: (run := _run(settings)) is not None and store.engine_alive(run))
+        wait_for(lambda: (run := _run(settings)) is not None
+                 and store.engine_alive(run, settings.now()))
         run = _run(settings)
         assert run is not None and run.id is not None
         rid = str(run.id)
@@ -69,7 +70,7 @@ def test_kill_the_engine_respond_resume_nothing_lost(sqlite_org: Settings,
             engine.wait()
     killed = _run(settings)
     assert killed is not None and killed.state is DrillState.running  # nobody said otherwise
-    assert not store.engine_alive(killed)
+    assert not store.engine_alive(killed, settings.now())
     keys_before = _derived_keys(settings)
     # 3. while no engine lives: the response is stamped from the run's clock
     approve = cli("drill", "respond", rid, "--team", "leadership", "--does",
@@ -108,7 +109,8 @@ def test_a_live_engine_obeys_pause_resume_and_abort_from_another_terminal(
         [garrison, "--db", settings.db, "drill", "run", str(PLAYBOOK), "--clock", "fast:60"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: (run := _run(settings)) is not None and store.engine_alive(run))
+        wait_for(lambda: (run := _run(settings)) is not None
+                 and store.engine_alive(run, settings.now()))
         run = _run(settings)
         assert run is not None
         rid = str(run.id)

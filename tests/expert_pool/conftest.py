@@ -47,7 +47,7 @@ POOL = [
 def _fill(settings: Settings) -> Settings:
     load_demo_org(settings)
     with write_session(settings) as session:
-        import_roster(session, POOL, actor="setup", source="pool")
+        import_roster(session, POOL, actor="setup", source="pool", now=settings.now())
     return settings
 
 

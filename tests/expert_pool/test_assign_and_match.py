@@ -10,7 +10,7 @@ from sqlmodel import select
 from expert_pool.assignments import find_matches
 from garrison.db import read_session, write_session
 from garrison.findings.manual import add_manual
-from garrison.models import Assignment, AuditEvent, Severity, utcnow
+from garrison.models import Assignment, AuditEvent, Severity
 from garrison.settings import Settings
 from tests.conftest import CliRunner
 from tests.garrison.helpers import count, snapshot
@@ -19,7 +19,7 @@ from tests.garrison.helpers import count, snapshot
 def finding_on(settings: Settings, unit: str) -> int:
     with write_session(settings) as session:
         finding = add_manual(session, unit_code=unit, title="勒索病毒告警", severity=Severity.high,
-                             actor="setup")
+                             actor="setup", now=settings.now())
         assert finding.id is not None
         return finding.id
 
@@ -27,7 +27,7 @@ def finding_on(settings: Settings, unit: str) -> int:
 def test_match_ranks_and_excludes_conflicts_on_both_backends(pool: Settings) -> None:
     with read_session(pool) as session:
         result = find_matches(session, skills=(("forensics", 2),), city="杭州", unit="hz-jw",
-                              count=10)
+                              count=10, at=pool.now())
     # 王强 works for hz-fg (under hz-jw), 刘洋 for hz-jw itself; 陈静 (zj-jst, the parent)
     # is not conflicted but holds forensics at level 1 only
     assert [m.candidate.name for m in result.ranked] == ["张伟", "李娜", "陈静"]
@@ -74,9 +74,9 @@ def test_the_quick_path_answers_exactly_as_the_full_path(
         db_url=pool.db)
     cli("experts", "away", "陈静", "--from", "2026-12-01", "--to", "2026-12-05", db_url=pool.db)
     with read_session(pool) as session:
-        full = find_matches(session, skills=(("forensics", 1),), count=10)
+        full = find_matches(session, skills=(("forensics", 1),), count=10, at=pool.now())
     quick = quick_match(pool.db, skills=(("forensics", 1),), city=None, unit=None, count=10,
-                        at=utcnow(), tz="Asia/Shanghai")
+                        at=pool.now(), tz="Asia/Shanghai")
     assert quick is not None  # the quick path did answer, on this backend
     assert [m.candidate for m in quick.ranked] == [m.candidate for m in full.ranked]
     for request in REQUESTS:
@@ -93,7 +93,7 @@ def test_the_quick_path_steps_aside_for_what_it_cannot_answer(pool: Settings) ->
 
     def ask(url: str, unit: str | None = None) -> object:
         return quick_match(url, skills=(("web", 1),), city=None, unit=unit, count=5,
-                           at=utcnow(), tz="UTC")
+                           at=pool.now(), tz="UTC")
 
     assert ask(pool.db, unit="hz-jx") is None  # unknown unit: the full path suggests hz-jw
     assert ask("sqlite:////nonexistent/garrison.db") is None
@@ -107,7 +107,8 @@ def test_load_moves_an_expert_down_and_release_moves_them_back(
     def top(n: int = 2) -> list[str]:
         with read_session(pool) as session:
             return [m.candidate.name for m in find_matches(
-                session, skills=(("forensics", 2), ("malware", 1)), count=n).ranked]
+                session, skills=(("forensics", 2), ("malware", 1)), count=n,
+                at=pool.now()).ranked]
 
     assert top() == ["张伟", "李娜"]  # 张伟 has more certifications than 李娜 (OSCP expired)
     done = cli("experts", "assign", "张伟", "--finding", str(fid), "--role", "responder",
@@ -161,7 +162,8 @@ def test_assigning_to_a_drill_uses_the_run_unit(sqlite_pool: Settings, cli: CliR
         assert unit.id is not None
         run = DrillRun(playbook_id="p", playbook_title="t", playbook_sha256="0" * 64,
                        playbook_source="", unit_id=unit.id, clock_mode="step",
-                       state=DrillState.done, actor="setup")
+                       state=DrillState.done, actor="setup", anchor_wall=sqlite_pool.now(),
+                       started_at=sqlite_pool.now())
         session.add(run)
         session.flush()
         run_id = run.id

@@ -34,7 +34,8 @@ def snapshot(settings: Settings) -> dict[str, list[tuple[object, ...]]]:
 def import_file(settings: Settings, path: Path, *, dry_run: bool = False) -> ImportPlan:
     doc = load_org_file(path)
     with write_session(settings) as session:
-        plan = import_org(session, doc, actor=settings.actor, dry_run=dry_run)
+        plan = import_org(session, doc, actor=settings.actor, now=settings.now(),
+                          dry_run=dry_run)
         if dry_run:
             session.rollback()
     return plan
@@ -42,7 +43,8 @@ def import_file(settings: Settings, path: Path, *, dry_run: bool = False) -> Imp
 
 def load_demo_org(settings: Settings) -> ImportPlan:
     with write_session(settings) as session:
-        return import_org(session, demo_org_document(), actor=settings.actor)
+        return import_org(session, demo_org_document(), actor=settings.actor,
+                          now=settings.now())
 
 
 def plain_sql(settings: Settings, statement: str) -> None:

@@ -21,7 +21,7 @@ def _append(settings: Settings, n: int, actor: str = "tester") -> None:
     for i in range(n):
         with write_session(settings) as session:
             audit.record(session, actor=actor, action="test.event", subject=f"thing:{i}",
-                         payload={"i": i, "名称": "杭州市城乡建设委员会"})
+                         payload={"i": i, "名称": "杭州市城乡建设委员会"}, at=settings.now())
 
 
 def _verify(settings: Settings, anchor: audit.Anchor | None = None) -> audit.VerifyReport:
@@ -47,7 +47,8 @@ def test_chain_links_every_row_to_the_one_before(settings: Settings) -> None:
 
 def test_a_rolled_back_action_leaves_no_audit_row(settings: Settings) -> None:
     with pytest.raises(RuntimeError), write_session(settings) as session:
-        audit.record(session, actor="tester", action="test.event", subject="x")
+        audit.record(session, actor="tester", action="test.event", subject="x",
+                     at=settings.now())
         raise RuntimeError("the action failed after auditing")
     assert count(settings, AuditEvent) == 0
 
@@ -103,7 +104,7 @@ def test_truncated_tail_is_caught_against_an_anchor(settings: Settings, tmp_path
     _append(settings, 5)
     with write_session(settings) as session:
         result = audit.export(session, path=tmp_path / "audit.jsonl", actor="auditor",
-                              database="test")
+                              database="test", now=settings.now())
     anchor = audit.read_anchor(result.manifest)
     assert anchor == audit.Anchor(seq=5, hash=result.head_hash)
     plain_sql(settings, "DELETE FROM auditevent WHERE seq >= 4")
@@ -119,7 +120,8 @@ def test_export_writes_jsonl_and_a_manifest_and_verifies_offline(
     import_file(settings, FIXTURES / "org" / "good_small.yaml")
     path = tmp_path / "audit.jsonl"
     with write_session(settings) as session:
-        result = audit.export(session, path=path, actor="auditor", database="test")
+        result = audit.export(session, path=path, actor="auditor", database="test",
+                              now=settings.now())
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == result.rows == 5
     first = json.loads(lines[0])

@@ -101,7 +101,8 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_settings: Settings) 
 def _hold_write_lock(url: str, ready: multiprocessing.synchronize.Event, seconds: float) -> None:
     settings = Settings(db=url, actor="holder")
     with db.write_session(settings) as session:
-        audit.record(session, actor="holder", action="test.hold", subject="lock")
+        audit.record(session, actor="holder", action="test.hold", subject="lock",
+                     at=settings.now())
         ready.set()
         time.sleep(seconds)
 
@@ -120,7 +121,8 @@ def test_a_second_process_waits_for_the_writer_instead_of_failing(
         assert audit.verify(session).rows == 0
     started = time.monotonic()
     with db.write_session(sqlite_settings) as session:
-        audit.record(session, actor="second", action="test.second", subject="x")
+        audit.record(session, actor="second", action="test.second", subject="x",
+                     at=sqlite_settings.now())
     waited = time.monotonic() - started
     holder.join(20)
     assert holder.exitcode == 0

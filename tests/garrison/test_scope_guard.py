@@ -23,7 +23,8 @@ def _check(settings: Settings, target: str, unit: str = "hz-jw", today: date = T
            resolver: object = None) -> tuple[bool, str]:
     with write_session(settings) as session:
         verdict = check_target(session, unit_code=unit, target=target, actor="tester",
-                               today=today, resolver=resolver)  # type: ignore[arg-type]
+                               now=settings.now(), today=today,
+                               resolver=resolver)  # type: ignore[arg-type]
     return verdict.allowed, verdict.reason
 
 
@@ -131,11 +132,10 @@ def test_scope_list_shows_states(settings: Settings) -> None:
 
 def test_authorize_refuses_the_whole_request_but_keeps_the_audit(org: Settings) -> None:
     with pytest.raises(ScopeRefused) as err:
-        authorize(org, unit_code="hz-jw", targets=["127.0.1.5", "127.0.2.5"], today=TODAY)
+        authorize(org, unit_code="hz-jw", targets=["127.0.1.5", "127.0.2.5"])
     assert str(err.value).startswith("refused '127.0.2.5' for hz-jw: 127.0.2.5 is outside")
     assert [s for s, _p in _refusals(org)] == ["target:127.0.2.5"]  # committed
-    approval = authorize(org, unit_code="hz-jw", targets=["127.0.1.5", "127.0.1.6"],
-                         today=TODAY)
+    approval = authorize(org, unit_code="hz-jw", targets=["127.0.1.5", "127.0.1.6"])
     assert approval.cidrs() == ["127.0.1.5/32", "127.0.1.6/32"] and approval.size == 2
 
 
@@ -150,5 +150,5 @@ def test_only_the_guard_can_make_an_approval() -> None:
 
 def test_rate_cap_comes_from_the_scope(settings: Settings) -> None:
     load_demo_org(settings)
-    approval = authorize(settings, unit_code="hz-gjj", targets=["127.0.17.0/28"], today=TODAY)
+    approval = authorize(settings, unit_code="hz-gjj", targets=["127.0.17.0/28"])
     assert approval.rate_cap == 200 and approval.verdicts[0].rate_cap == 200

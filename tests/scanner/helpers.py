@@ -16,7 +16,6 @@ from garrison.models import (
     ScanRun,
     ScanStatus,
     Unit,
-    utcnow,
 )
 from garrison.settings import Settings
 from scanner.inventory import BatchResult, Coverage, Ingestor
@@ -49,12 +48,12 @@ def ingest(settings: Settings, hosts: Sequence[HostResult], covered: Iterable[st
         assert u.id is not None
         run = start_run(session, unit_id=u.id, unit_code=u.code, kind=RunKind.scan,
                         profile="test", targets=[], request={}, command="test",
-                        actor="tester")
+                        actor="tester", now=now or settings.now())
         assert run.id is not None
         result = Ingestor(session, run_id=run.id, unit_id=u.id, unit_code=u.code, rules=RULES,
-                          coverage=coverage, now=now or utcnow(),
+                          coverage=coverage, now=now or settings.now(),
                           actor="tester").ingest(hosts, covered)
-        finish(session, run, status=ScanStatus.done, actor="tester")
+        finish(session, run, status=ScanStatus.done, actor="tester", now=now or settings.now())
         return run.id, result
 
 

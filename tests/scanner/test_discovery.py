@@ -71,7 +71,7 @@ def _prepare_guard(directory: Path) -> Settings:
     org = directory / "org.yaml"
     org.write_text(ORG, encoding="utf-8")
     with db.write_session(settings) as session:
-        import_org(session, load_org_file(org), actor=settings.actor)
+        import_org(session, load_org_file(org), actor=settings.actor, now=settings.now())
     return settings
 
 

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from garrison.db import read_session, write_session
 from garrison.findings.lifecycle import set_status
-from garrison.models import Asset, AssetState, Finding, FindingStatus, Service, utcnow
+from garrison.models import Asset, AssetState, Finding, FindingStatus, Service
 from garrison.settings import Settings
 from tests.conftest import FIXTURES
 from tests.garrison.helpers import count, import_file
@@ -79,7 +79,7 @@ def test_second_scan_opened_closed_changed_and_transitions(org: Settings) -> Non
 
 
 def test_a_scan_reopens_a_risk_acceptance_once_it_expired(org: Settings) -> None:
-    start = utcnow()
+    start = org.now()
     ingest(org, [host("127.0.1.10", REDIS)], now=start)
     with write_session(org) as session:
         redis = session.exec(select(Finding).where(Finding.rule_id == "redis-exposed")).one()

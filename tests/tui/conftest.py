@@ -46,7 +46,7 @@ def build(settings: Settings, *, drill: bool = False) -> Settings:
         for i, (unit, title, severity) in enumerate(FINDINGS):
             add_manual(session, unit_code=unit, title=title, severity=severity,
                        actor="setup", now=START + timedelta(days=i))
-        import_roster(session, POOL, actor="setup", source="pool")
+        import_roster(session, POOL, actor="setup", source="pool", now=START)
     if drill:
         _finished_drill(settings)
     return settings

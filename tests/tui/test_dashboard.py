@@ -123,7 +123,7 @@ def test_trend_days_follow_the_time_zone() -> None:
 def test_trend_accepts_the_models_and_no_days() -> None:
     finding = Finding(id=5, fingerprint="x", rule_id="manual", title="t",
                       severity=Severity.low, source=FindingSource.manual, unit_id=1,
-                      owner="o", first_seen=at(1))
+                      owner="o", first_seen=at(1), last_seen=at(1), status_changed_at=at(1))
     events = [FindingEvent(finding_id=5, kind=EventKind.status, at=at(1), actor="a",
                            to_status=OPEN),
               FindingEvent(finding_id=5, kind=EventKind.status, at=at(2), actor="a",
@@ -293,7 +293,7 @@ async def test_on_call_names_and_masked_phones(db: Settings) -> None:
 
     with write_session(db) as session:
         plan(session, first_day=date(2026, 12, 1), last_day=date(2026, 12, 1), per_shift=2,
-             require=(), actor="t", tz="Asia/Shanghai")
+             require=(), actor="t", tz="Asia/Shanghai", now=NOW)
     with read_session(db) as session:
         now = on_call(session, NOW)
         assert now is not None
@@ -322,7 +322,8 @@ async def test_running_drills_only(db: Settings) -> None:
                              ("Web defacement", DrillState.running)):
             session.add(DrillRun(playbook_id="p", playbook_title=title, playbook_sha256="0",
                                  playbook_source="", unit_id=unit.id, clock_mode="wall",
-                                 state=state, actor="t", started_at=SCANNED))
+                                 state=state, actor="t", started_at=SCANNED,
+                                 anchor_wall=SCANNED))
     app = GarrisonApp(db, screen="dashboard", now=NOW)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)

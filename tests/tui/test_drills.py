@@ -26,7 +26,6 @@ from drills.store import ClockMode
 from garrison.db import read_session, write_session
 from garrison.models import DrillEvent, DrillRun, DrillState
 from garrison.settings import Settings
-from tests.tui.conftest import NOW
 from tui.app import GarrisonApp
 from tui.screens.drills import DrillsScreen
 from tui.widgets.drill_console import DrillConsole
@@ -90,7 +89,7 @@ async def open_console(app: GarrisonApp, pilot: Pilot[None], run_id: int) -> Dri
 
 async def test_runs_table_follows_the_database(tui_db: Settings) -> None:
     first = start_run(tui_db)
-    app = GarrisonApp(tui_db, screen="drills", now=NOW)
+    app = GarrisonApp(tui_db, screen="drills")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         screen = app.screen
@@ -103,7 +102,7 @@ async def test_runs_table_follows_the_database(tui_db: Settings) -> None:
         # another process: pauses this run, starts a second one; the table catches up
         with write_session(tui_db) as session:
             store.set_state(session, store.get_run(session, first), DrillState.paused,
-                            actor="coordinator")
+                            actor="coordinator", now=tui_db.now())
         second = await asyncio.to_thread(start_run, tui_db)
         await until(pilot, lambda: runs.row_count == 2
                     and cells(runs, str(first))["state"] == "paused", what="the pause")
@@ -114,7 +113,7 @@ async def test_runs_table_follows_the_database(tui_db: Settings) -> None:
 async def test_console_shows_the_run_and_records_a_response(tui_db: Settings) -> None:
     run_id = start_run(tui_db)
     step(tui_db, run_id)  # to T+10m: the monitoring alert, classify due within 30m
-    app = GarrisonApp(tui_db, screen="drills", now=NOW)
+    app = GarrisonApp(tui_db, screen="drills")
     async with app.run_test(size=SIZE) as pilot:
         console = await open_console(app, pilot, run_id)
         assert "T+00:10:00" in bar(console) and "running" in bar(console)
@@ -171,14 +170,14 @@ async def test_console_shows_the_run_and_records_a_response(tui_db: Settings) ->
         assert any(line.startswith("T+00:20:00") and "message → leadership" in line
                    for line in lines)
     with read_session(tui_db) as session:
-        replay = store.replay(session, store.get_run(session, run_id))
+        replay = store.replay(session, store.get_run(session, run_id), now=tui_db.now())
     assert replay.sim.totals()["opinion"] == 10
 
 
 async def test_console_shows_responses_recorded_by_another_process(tui_db: Settings) -> None:
     run_id = start_run(tui_db)
     step(tui_db, run_id)
-    app = GarrisonApp(tui_db, screen="drills", now=NOW)
+    app = GarrisonApp(tui_db, screen="drills")
     async with app.run_test(size=SIZE) as pilot:
         console = await open_console(app, pilot, run_id)
         before = console.refreshes
@@ -187,7 +186,8 @@ async def test_console_shows_responses_recorded_by_another_process(tui_db: Setti
             with write_session(tui_db) as session:
                 store.record_response(session, store.get_run(session, run_id),
                                       team="leadership", does="acknowledge",
-                                      note="收到，马上研判", actor="duty-officer")
+                                      note="收到，马上研判", actor="duty-officer",
+                                      now=tui_db.now())
 
         await asyncio.to_thread(respond_elsewhere)
         await until(pilot, lambda: any("leadership acknowledge: 收到，马上研判" in line
@@ -202,7 +202,7 @@ async def test_a_refused_response_is_a_notification_and_writes_nothing(
         tui_db: Settings) -> None:
     run_id = start_run(tui_db)
     step(tui_db, run_id)
-    app = GarrisonApp(tui_db, screen="drills", now=NOW)
+    app = GarrisonApp(tui_db, screen="drills")
     async with app.run_test(size=SIZE) as pilot:
         console = await open_console(app, pilot, run_id)
         console.query_one("#does", Input).value = "classify"
@@ -238,14 +238,15 @@ async def test_console_follows_an_engine_in_another_process(tui_db: Settings) ->
         def run_id() -> int | None:
             with read_session(tui_db) as session:
                 run = session.exec(select(DrillRun)).first()
-                return run.id if run is not None and store.engine_alive(run) else None
+                return (run.id if run is not None and store.engine_alive(run, tui_db.now())
+                        else None)
 
         deadline = time.monotonic() + 30
         while (found := run_id()) is None:
             assert engine.poll() is None, engine.stderr.read() if engine.stderr else ""
             assert time.monotonic() < deadline, "the engine did not start"
             await asyncio.sleep(0.05)
-        app = GarrisonApp(tui_db, screen="drills", now=NOW)
+        app = GarrisonApp(tui_db, screen="drills")
         async with app.run_test(size=SIZE) as pilot:
             console = await open_console(app, pilot, found)
             await until(pilot, lambda: any("舆情预警" in line
@@ -270,7 +271,7 @@ async def test_console_follows_an_engine_in_another_process(tui_db: Settings) ->
             run = session.exec(select(DrillRun)).first()
             if run is not None and run.state not in store.ENDED:
                 store.set_state(session, run, DrillState.aborted, actor="tester",
-                                reason="test over")
+                                reason="test over", now=tui_db.now())
         try:
             engine.wait(timeout=20)
         except subprocess.TimeoutExpired:

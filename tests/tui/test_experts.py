@@ -264,7 +264,7 @@ async def test_on_call_now_follows_the_rotation(tui_db: Settings) -> None:
         assert "no on-call plan covers now" in str(panel.render())
         with write_session(tui_db) as session:
             plan(session, first_day=date(2026, 11, 30), last_day=date(2026, 12, 2),
-                 per_shift=2, require=(), actor="tester", tz=tui_db.timezone)
+                 per_shift=2, require=(), actor="tester", tz=tui_db.timezone, now=NOW)
         with read_session(tui_db) as session:
             shift = on_call(session, NOW)
             assert shift is not None

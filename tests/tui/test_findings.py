@@ -32,7 +32,7 @@ def ids(app: GarrisonApp) -> list[int]:
 
 def title_of(settings: Settings, finding_id: int) -> Finding:
     with read_session(settings) as session:
-        return finding_detail(session, finding_id).finding
+        return finding_detail(session, finding_id, now=NOW).finding
 
 
 async def test_opens_on_the_active_findings_with_the_first_in_detail(tui_db: Settings) -> None:
@@ -46,7 +46,7 @@ async def test_opens_on_the_active_findings_with_the_first_in_detail(tui_db: Set
         assert isinstance(screen, FindingsScreen)
         with read_session(tui_db) as session:
             expected = count_findings(session, FindingFilter(
-                statuses=(FindingStatus.open, FindingStatus.in_progress)))
+                statuses=(FindingStatus.open, FindingStatus.in_progress)), now=NOW)
         assert expected == 9  # 8 manual findings and the scan's nginx finding
         assert len(ids(app)) == expected
         assert f"{expected:,} of {expected:,} findings shown" in str(
@@ -74,7 +74,7 @@ async def test_filters_narrow_the_table(tui_db: Settings) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         with read_session(tui_db) as session:
-            units = {finding_detail(session, i).unit_code for i in ids(app)}
+            units = {finding_detail(session, i, now=NOW).unit_code for i in ids(app)}
         assert units == {"hz-jw", "hz-cg", "hz-gjj"}  # hz-jw and the units under it
         app.screen.query_one("#severity", Select).value = "critical"
         await app.workers.wait_for_complete()
@@ -129,7 +129,7 @@ async def test_change_status_through_the_tui(tui_db: Settings) -> None:
     finding = title_of(tui_db, target)
     assert finding.status is FindingStatus.in_progress
     with read_session(tui_db) as session:
-        events = finding_detail(session, target).events
+        events = finding_detail(session, target, now=NOW).events
     assert events[-1].to_status is FindingStatus.in_progress
     assert events[-1].note == "修复中" and events[-1].actor == "tester"
 
@@ -190,7 +190,7 @@ async def test_assign_note_and_export(tui_db: Settings, tmp_path: Path) -> None:
         await pilot.pause()
     assert title_of(tui_db, target).owner == "王强"
     with read_session(tui_db) as session:
-        notes = [e.note for e in finding_detail(session, target).events]
+        notes = [e.note for e in finding_detail(session, target, now=NOW).events]
     assert "已通知厂商" in notes
     with out.open(encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))

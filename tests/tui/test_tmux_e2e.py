@@ -97,6 +97,6 @@ def test_findings_filter_status_quit(tmp_path: Path) -> None:
     with read_session(settings) as session:
         finding = session.exec(select(Finding).where(Finding.title == "门户网站存在SQL注入")).one()
         assert finding.id is not None
-        events = finding_detail(session, finding.id).events
+        events = finding_detail(session, finding.id, now=settings.now()).events
     assert finding.status is FindingStatus.in_progress
     assert (events[-1].actor, events[-1].note) == ("officer.li", "远程修复中")

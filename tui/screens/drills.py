@@ -103,6 +103,7 @@ class DrillsScreen(GarrisonScreen):
         self._busy = True
         try:
             with read_session(self.settings) as session:
+                now = self.settings.now()
                 found = session.exec(
                     select(DrillRun, Unit.code).join(Unit, col(Unit.id) == DrillRun.unit_id)
                     .options(*(defer(cast("QueryableAttribute[Any]", big))
@@ -110,7 +111,7 @@ class DrillsScreen(GarrisonScreen):
                     .order_by(col(DrillRun.id).desc()).limit(LIMIT)).all()
                 rows = [RunRow(run.id or 0, run.playbook_title, code,
                                clock_name(run.clock_mode, run.speed, run.auto),
-                               run.state.value, drill_time(run), engine_alive(run),
+                               run.state.value, drill_time(run, now), engine_alive(run, now),
                                run.started_at) for run, code in found]
         except GarrisonError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)

@@ -319,7 +319,7 @@ class FindingsScreen(GarrisonScreen):
 
         with read_session(self.settings) as session:
             try:
-                detail = finding_detail(session, finding_id)
+                detail = finding_detail(session, finding_id, now=self.garrison.now())
             except GarrisonError as exc:
                 self.app.call_from_thread(self._detail, Text(exc.message))
                 return
@@ -404,7 +404,8 @@ class FindingsScreen(GarrisonScreen):
         def act(session: Any) -> str:
             set_status(session, finding_id=finding_id, status=change.status,
                        actor=self.settings.actor, reason=change.reason, until=change.until,
-                       approver=change.approver, policy=settings_policy(self.settings),
+                       approver=change.approver, now=self.garrison.now(),
+                       policy=settings_policy(self.settings),
                        max_acceptance_days=self.settings.accepted_risk_max_days)
             return _("Finding #{id} is now {s}.").format(id=finding_id, s=change.status.value)
 
@@ -442,7 +443,8 @@ class FindingsScreen(GarrisonScreen):
         from garrison.findings.lifecycle import assign
 
         def act(session: Any) -> str:
-            assign(session, finding_id=finding_id, owner=owner, actor=self.settings.actor)
+            assign(session, finding_id=finding_id, owner=owner, actor=self.settings.actor,
+                   now=self.garrison.now())
             return _("Finding #{id} now belongs to {o}.").format(id=finding_id, o=owner)
 
         self._write(act)
@@ -464,7 +466,8 @@ class FindingsScreen(GarrisonScreen):
         from garrison.findings.lifecycle import add_note
 
         def act(session: Any) -> str:
-            add_note(session, finding_id=finding_id, text=text, actor=self.settings.actor)
+            add_note(session, finding_id=finding_id, text=text, actor=self.settings.actor,
+                     now=self.garrison.now())
             return _("Note added to finding #{id}.").format(id=finding_id)
 
         self._write(act)
@@ -486,7 +489,8 @@ class FindingsScreen(GarrisonScreen):
 
         def act(session: Any) -> str:
             result = export_findings(session, fmt=fmt, path=path, filters=f,
-                                     actor=self.settings.actor, database=self.settings.db)
+                                     actor=self.settings.actor, database=self.settings.db,
+                                     now=self.garrison.now())
             return _("Wrote {n} findings to {p} (manifest beside it).").format(
                 n=result.rows, p=result.path)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -194,15 +195,15 @@ def event_line(event: Any) -> Text | None:
     return line
 
 
-def read_state(session: Any, run_id: int) -> ConsoleState:
+def read_state(session: Any, run_id: int, now: datetime) -> ConsoleState:
     """The run as ``garrison drill status`` computes it, plus its stored timeline."""
     from drills import store
     from drills.durations import clock_text
 
     run = store.get_run(session, run_id)
-    rep = store.replay(session, run)
+    rep = store.replay(session, run, now=now)
     sim, pb = rep.sim, rep.loaded.playbook
-    alive = store.engine_alive(run)
+    alive = store.engine_alive(run, now)
     t = sim.t
     rows: list[tuple[tuple[int, float], ExpectRow]] = []
     for e in sim.expectations:
@@ -357,7 +358,7 @@ class DrillConsole(GarrisonScreen):
         self._busy = True
         try:
             with read_session(self.settings) as session:
-                state = read_state(session, self.run_id)
+                state = read_state(session, self.run_id, self.settings.now())
         except GarrisonError as exc:
             self.app.call_from_thread(self._problem, exc)
             return
@@ -468,7 +469,8 @@ class DrillConsole(GarrisonScreen):
                 run = store.get_run(session, self.run_id)
                 event = store.record_response(session, run, team=team, does=does, step=step,
                                               note=note, level=level,
-                                              actor=self.settings.actor)
+                                              actor=self.settings.actor,
+                                              now=self.settings.now())
                 at = event.drill_at
         except GarrisonError as exc:
             self.app.call_from_thread(self.notify, str(exc), title=_("Refused"),

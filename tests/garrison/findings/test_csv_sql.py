@@ -29,7 +29,7 @@ def varied(known: Known) -> Known:
         session.add(RuleRecord(id="ssh-weak", title="弱口令", severity=Severity.high,
                                rationale="r", remedy="m", cwe="CWE-521",
                                cvss_vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-                               source="test"))
+                               source="test", updated_at=known.settings.now()))
         base = session.exec(select(Finding).where(
             Finding.id == known.ids["level3-critical"])).one()
         for i, text in enumerate(NASTY):

@@ -18,14 +18,14 @@ from garrison.findings.queries import FindingFilter
 from garrison.models import AuditEvent, Finding
 from garrison.settings import Settings
 from tests.conftest import CliRunner
-from tests.garrison.conftest import Known
+from tests.garrison.conftest import NOW, Known
 from tests.garrison.helpers import plain_sql
 
 
 def _export(settings: Settings, fmt: str, path: Path, f: FindingFilter | None = None) -> None:
     with write_session(settings) as session:
         export_findings(session, fmt=fmt, path=path, filters=f or FindingFilter(),
-                        actor="auditor", database="test")
+                        actor="auditor", database="test", now=NOW)
 
 
 def _db(settings: Settings) -> dict[int, Finding]:

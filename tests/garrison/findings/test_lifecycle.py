@@ -204,9 +204,9 @@ def test_assign_and_note_are_history_too(known: Known) -> None:
         assign(session, finding_id=fid, owner="张伟", actor="tester", note="运维组接手", now=NOW)
         add_note(session, finding_id=fid, text="已联系供应商", actor="tester", now=NOW)
         with pytest.raises(GarrisonError, match="already owned by 张伟"):
-            assign(session, finding_id=fid, owner="张伟", actor="tester")
+            assign(session, finding_id=fid, owner="张伟", actor="tester", now=NOW)
         with pytest.raises(GarrisonError, match="the note is empty"):
-            add_note(session, finding_id=fid, text="  ", actor="tester")
+            add_note(session, finding_id=fid, text="  ", actor="tester", now=NOW)
     assert finding(known.settings, fid).owner == "张伟"
     assert _events(known, fid)[-2:] == [
         ("assign", "open", "open", "owner 李娜 -> 张伟: 运维组接手"),
@@ -217,7 +217,7 @@ def test_assign_and_note_are_history_too(known: Known) -> None:
 def test_unknown_finding(known: Known) -> None:
     with pytest.raises(NotFoundError, match="no finding 999"), \
             write_session(known.settings) as session:
-        set_status(session, finding_id=999, status=S.fixed, actor="tester")
+        set_status(session, finding_id=999, status=S.fixed, actor="tester", now=NOW)
 
 
 MANUAL_ERRORS = [
@@ -234,7 +234,7 @@ MANUAL_ERRORS = [
 @pytest.mark.parametrize(("kwargs", "message"), MANUAL_ERRORS)
 def test_manual_finding_errors(known: Known, kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {"unit_code": "hz-jw", "title": "t", "severity": Severity.low,
-                               "actor": "tester", **kwargs}
+                               "actor": "tester", "now": NOW, **kwargs}
     with pytest.raises(GarrisonError) as err, write_session(known.settings) as session:
         add_manual(session, **args)  # type: ignore[arg-type]
     assert err.value.message == message

@@ -106,12 +106,12 @@ def test_steps_aside_when_the_schema_is_not_this_version(known: Known) -> None:
 
 def test_steps_aside_without_a_database(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'none.db'}"
-    assert quick_list(missing, FindingFilter(), limit=50) is None
+    assert quick_list(missing, FindingFilter(), limit=50, now=NOW) is None
     assert not (tmp_path / "none.db").exists()  # and creates nothing
-    assert quick_list("sqlite://", FindingFilter(), limit=50) is None
-    assert quick_list("sqlite:///:memory:", FindingFilter(), limit=50) is None
+    assert quick_list("sqlite://", FindingFilter(), limit=50, now=NOW) is None
+    assert quick_list("sqlite:///:memory:", FindingFilter(), limit=50, now=NOW) is None
     unreachable = "postgresql+psycopg://nobody:x@127.0.0.1:1/none"
-    assert quick_list(unreachable, FindingFilter(), limit=50) is None
+    assert quick_list(unreachable, FindingFilter(), limit=50, now=NOW) is None
 
 
 @pytest.mark.parametrize(("url", "path"), [
