@@ -18,7 +18,7 @@ from garrison.cli.context import console, err_console, open_db, print_json
 from garrison.i18n import _
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import date, datetime
 
     from sqlmodel import Session
 
@@ -244,7 +244,7 @@ def show(ctx: typer.Context, expert: ExpertArg, as_json: JsonOpt = False,
 
 
 def _render_show(rec: dict[str, Any], tz: str, today: date) -> None:
-    from datetime import date, datetime
+    from datetime import datetime
 
     from rich.markup import escape
 

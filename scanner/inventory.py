@@ -48,7 +48,7 @@ DEFAULT_MISSED_THRESHOLD = 2
 _SERVICE_COLUMNS = ("state", "name", "product", "version", "extrainfo", "tunnel", "method",
                     "cpe", "scripts", "last_seen")
 _ASSET_COLUMNS = ("unit_id", "address", "hostname", "mac", "vendor", "os_guess", "state",
-                  "missed_runs", "first_seen", "last_seen")
+                  "missed_runs", "first_seen", "last_seen", "last_observed")
 _CHANGE_COLUMNS = ("run_id", "unit_id", "asset_id", "kind", "address", "protocol", "port",
                    "before", "after", "at")
 
@@ -250,7 +250,7 @@ class Ingestor:
         up = AssetState.up.value
         self.bulk.insert(asset_t, _ASSET_COLUMNS, [
             (self.unit_id, h.address, h.hostname, h.mac, h.vendor, h.os_guess, up, 0,
-             self.stamp, self.stamp) for h in hosts])
+             self.stamp, self.stamp, self.stamp) for h in hosts])
         return {row.address: row.id for row in self._existing_assets(
             {h.address for h in hosts}).values()}
 
@@ -296,10 +296,10 @@ class Ingestor:
         sets = ", ".join(f"{b.name(c)} = COALESCE({b.mark}, {b.name(c)})"
                          for c in ("hostname", "mac", "vendor", "os_guess"))
         b.many(f"UPDATE {b.name('asset')} SET {b.name('state')} = {b.mark}, "
-               f"{b.name('missed_runs')} = 0, {b.name('last_seen')} = {b.mark}, {sets} "
-               f"WHERE {b.name('id')} = {b.mark}",
-               [(AssetState.up.value, self.stamp, h.hostname, h.mac, h.vendor, h.os_guess,
-                 row.id) for row, h in pairs])
+               f"{b.name('missed_runs')} = 0, {b.name('last_seen')} = {b.mark}, "
+               f"{b.name('last_observed')} = {b.mark}, {sets} WHERE {b.name('id')} = {b.mark}",
+               [(AssetState.up.value, self.stamp, self.stamp, h.hostname, h.mac, h.vendor,
+                 h.os_guess, row.id) for row, h in pairs])
         for row, h in pairs:
             if row.state is AssetState.gone:
                 changes.append(self._change(ChangeKind.asset_appeared, row.address, row.id,
@@ -312,12 +312,12 @@ class Ingestor:
             missed = row.missed_runs + 1
             gone = missed >= self.missed_threshold
             state = AssetState.gone if gone else AssetState.down
-            updates.append((missed, state.value, row.id))
+            updates.append((missed, state.value, self.stamp, row.id))
             if gone and row.state is not AssetState.gone:
                 changes.append(self._change(ChangeKind.asset_gone, row.address, row.id,
                                             before={"state": row.state.value},
                                             after={"missed_runs": missed}))
-        self.bulk.update(asset_t, ("missed_runs", "state"), "id", updates)
+        self.bulk.update(asset_t, ("missed_runs", "state", "last_observed"), "id", updates)
 
     # ------------------------------------------------------------ known assets
 

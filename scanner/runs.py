@@ -26,7 +26,7 @@ def start_run(session: Session, *, unit_id: int, unit_code: str, kind: RunKind, 
                   request=request, command=command, actor=actor, technique=technique,
                   nmap_version=nmap_version, source_file=source_file, hosts_total=hosts_total,
                   batches_total=batches_total, pid=os.getpid(), hostname=socket.gethostname(),
-                  started_at=now)
+                  started_at=now, observed_at=now)
     session.add(run)
     session.flush()
     audit.record(session, actor=actor, action=f"scan.{kind.value}.started",

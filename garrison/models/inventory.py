@@ -36,6 +36,10 @@ class Asset(SQLModel, table=True):
     missed_runs: int = 0
     first_seen: datetime = Field(sa_type=UTCDateTime)
     last_seen: datetime = Field(sa_type=UTCDateTime)
+    """When a scan last saw it up (the observation's time, not the import's)."""
+    last_observed: datetime = Field(sa_type=UTCDateTime)
+    """When the newest run that covered its address looked (up or not): an observation
+    older than this is history and does not move the asset's state."""
 
 
 class Service(SQLModel, table=True):
@@ -88,7 +92,16 @@ class ScanRun(SQLModel, table=True):
     actor: str = Field(max_length=100)
     status: ScanStatus = Field(default=ScanStatus.running, sa_type=enum_type(ScanStatus))
     started_at: datetime = Field(sa_type=UTCDateTime)
+    """When Garrison started the run (or the import)."""
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    observed_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    """When the network was looked at: the scan's start, or for an import the file's
+    own ``<nmaprun start>``. Runs are ordered by it."""
+    observed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """The end of the observation (the last host's ``endtime`` for an import)."""
+    coverage: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
+    """What it looked at: ``{"addresses": [CIDR...], "ports": {"tcp": "1-1024,..."}}``;
+    an older observation of a covered address and port does not move the present."""
     hosts_total: int = 0
     hosts_done: int = 0
     hosts_up: int = 0
@@ -130,3 +143,6 @@ class Change(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_type=json_type())
     after: dict[str, Any] | None = Field(default=None, sa_type=json_type())
     at: datetime = Field(sa_type=UTCDateTime)
+    """When it was observed (an import's host time, not the import's)."""
+    historical: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    """Seen in an observation older than the inventory's: recorded, not applied."""

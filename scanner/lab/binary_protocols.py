@@ -100,7 +100,8 @@ async def _mongodb(c: _Conn) -> None:
         if b"ismaster" in lowered or b"hello" in lowered:
             doc = {"ismaster": True, "maxBsonObjectSize": 16777216,
                    "maxMessageSizeBytes": 48000000, "maxWriteBatchSize": 100000,
-                   "localTime": int(time.time()),  # clock-ok: the lab host's own time "maxWireVersion": 9, "minWireVersion": 0,
+                   # clock-ok: the lab host's own time
+                   "localTime": int(time.time()), "maxWireVersion": 9, "minWireVersion": 0,
                    "readOnly": False, "ok": 1.0}
         elif b"buildinfo" in lowered:
             doc = {"version": version, "gitVersion": "lab", "versionArray":

@@ -45,9 +45,9 @@ def known(settings: Settings) -> Known:
 
         hz = session.exec(select(Unit).where(Unit.code == "hz-jw")).one()
         session.add(Asset(unit_id=hz.id or 0, address="127.0.1.10", protection_level=3,
-                          first_seen=NOW, last_seen=NOW))
+                          first_seen=NOW, last_seen=NOW, last_observed=NOW))
         session.add(Asset(unit_id=hz.id or 0, address="127.0.1.11", first_seen=NOW,
-                          last_seen=NOW))
+                          last_seen=NOW, last_observed=NOW))
     ids: dict[str, int] = {}
     _manual(settings, "fresh-high", ids)  # due in 30 days
     _manual(settings, "old-high", ids, age_days=40)  # due 10 days ago: overdue

@@ -37,7 +37,7 @@ def db(tui_db: Settings) -> Settings:
             unit = session.exec(select(Unit).where(Unit.code == code)).one()
             assert unit.id is not None
             asset = Asset(unit_id=unit.id, address=address, hostname=hostname,
-                          first_seen=SEEN, last_seen=SEEN)
+                          first_seen=SEEN, last_seen=SEEN, last_observed=SEEN)
             session.add(asset)
             session.flush()
             assert asset.id is not None
