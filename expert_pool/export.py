@@ -121,13 +121,27 @@ def export_roster(session: Session, lines: Sequence[ExpertLine], *, fmt: str, pa
             path=path, reason=exc.strerror),
             hint=_("Choose a writable file in an existing directory with -o.")) from exc
     partial.replace(path)
-    audit.record(session, actor=settings.actor, action="experts.exported",
-                 subject=f"file:{path}",
-                 payload={"format": fmt, "rows": len(records), "contacts": show_contacts,
-                          "filters": filters}, at=settings.now())
+    _seal(session, path, settings, {"format": fmt, "rows": len(records),
+                                    "contacts": show_contacts, "filters": filters})
     if show_contacts:
         record_view(session, settings, [r["id"] for r in records], f"export:{path}")
     return len(records)
+
+
+def _seal(session: Session, path: Path, settings: Settings, facts: dict[str, Any]) -> None:
+    """``PATH.manifest.json`` and the ``experts.exported`` event, both with the file's
+    SHA-256, so ``garrison audit verify-export PATH`` can check the file."""
+    from garrison.canonical import format_timestamp, sha256_file
+    from garrison.db import display_url
+
+    now, checksum, head = settings.now(), sha256_file(path), audit.head(session)
+    audit.write_manifest(path, {
+        "kind": "garrison-experts-export", **facts, "sha256": checksum,
+        "head_seq": head.seq if head else 0,
+        "head_hash": head.hash if head else audit.GENESIS_HASH, "actor": settings.actor,
+        "created_at": format_timestamp(now), "database": display_url(settings.db)})
+    audit.record(session, actor=settings.actor, action="experts.exported",
+                 subject=f"file:{path}", payload={**facts, "sha256": checksum}, at=now)
 
 
 def _write_xlsx(path: Path, records: list[dict[str, Any]]) -> None:

@@ -5,13 +5,16 @@ SHA-256 over a canonical serialisation of (seq, at, actor, action, subject,
 payload, prev_hash). Editing a row breaks its own hash; deleting or inserting one
 breaks the sequence or the next row's ``prev_hash``; rewriting the chain from some
 row onwards is caught by checking against a head hash published earlier (an export
-manifest): ``verify(..., anchor=...)``.
+manifest): ``verify(..., anchors=[...])``.
+
+Whether an exported file is what the export wrote is ``garrison.evidence``'s question:
+it checks the file against the audit event the export recorded here.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -167,32 +170,35 @@ class VerifyReport:
         return self.problem is None
 
 
-def verify_rows(rows: Iterable[ChainRow], *, anchor: Anchor | None = None) -> VerifyReport:
-    """Walk a chain in order and report the first broken row."""
+def verify_rows(rows: Iterable[ChainRow], *, anchors: Sequence[Anchor] = ()) -> VerifyReport:
+    """Walk a chain in order and report the first broken row. Each anchor's row must be
+    there and hold the anchor's hash (the chain must reach the last anchor)."""
+    by_seq = {a.seq: a for a in anchors if a.seq > 0}
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    anchor_seen = anchor is None or anchor.seq == 0
     for row in rows:
-        problem = _check_row(row, expected_seq, prev_hash)
+        problem = _check_row(row, expected_seq, prev_hash) or _check_anchor(
+            row, by_seq.get(row.seq))
         if problem is not None:
             return VerifyReport(count, expected_seq - 1, prev_hash, row.seq, problem)
-        if anchor is not None and row.seq == anchor.seq:
-            if row.hash != anchor.hash:
-                msg = _(
-                    "row seq={seq} has hash {got}, but the anchor says {want}: "
-                    "the chain was rewritten up to here"
-                ).format(seq=row.seq, got=row.hash[:16], want=anchor.hash[:16])
-                return VerifyReport(count, expected_seq - 1, prev_hash, row.seq, msg)
-            anchor_seen = True
         count += 1
         expected_seq, prev_hash = row.seq + 1, row.hash
-    if not anchor_seen:
-        assert anchor is not None
+    last = max(by_seq, default=0)
+    if expected_seq - 1 < last:
         msg = _(
             "the chain ends at seq={last} but the anchor names seq={seq}: "
             "rows after seq={last} were removed"
-        ).format(last=expected_seq - 1, seq=anchor.seq)
+        ).format(last=expected_seq - 1, seq=last)
         return VerifyReport(count, expected_seq - 1, prev_hash, expected_seq, msg)
     return VerifyReport(count, expected_seq - 1, prev_hash)
+
+
+def _check_anchor(row: ChainRow, anchor: Anchor | None) -> str | None:
+    if anchor is None or row.hash == anchor.hash:
+        return None
+    return _(
+        "row seq={seq} has hash {got}, but the anchor says {want}: "
+        "the chain was rewritten up to here"
+    ).format(seq=row.seq, got=row.hash[:16], want=anchor.hash[:16])
 
 
 def _check_row(row: ChainRow, expected_seq: int, prev_hash: str) -> str | None:
@@ -243,8 +249,8 @@ def iter_chain(session: Session, *, batch: int = 1000) -> Iterator[ChainRow]:
         session.expunge_all()
 
 
-def verify(session: Session, *, anchor: Anchor | None = None) -> VerifyReport:
-    return verify_rows(iter_chain(session), anchor=anchor)
+def verify(session: Session, *, anchors: Sequence[Anchor] = ()) -> VerifyReport:
+    return verify_rows(iter_chain(session), anchors=anchors)
 
 
 def read_export(path: Path) -> Iterator[ChainRow]:
@@ -359,34 +365,3 @@ def recent(session: Session, *, limit: int = 20, action_prefix: str | None = Non
     if action_prefix:
         query = query.where(col(AuditEvent.action).startswith(action_prefix))
     return list(session.exec(query.order_by(col(AuditEvent.seq).desc()).limit(limit)).all())
-
-
-@dataclass(frozen=True, slots=True)
-class ExportCheck:
-    file: Path
-    manifest: dict[str, Any]
-    sha256: str
-    ok: bool
-    problem: str | None
-
-
-def verify_export(path: Path) -> ExportCheck:
-    """Check an export (findings or audit) against the manifest written beside it."""
-    manifest_file = manifest_path(path)
-    try:
-        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-        expected = str(manifest["sha256"])
-    except FileNotFoundError as exc:
-        raise GarrisonError(
-            _("{m}: no manifest beside {f}").format(m=manifest_file, f=path),
-            hint=_("Exports write FILE.manifest.json next to FILE; keep the two together."),
-        ) from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise GarrisonError(_("{m}: not a Garrison manifest ({err})").format(
-            m=manifest_file, err=exc)) from exc
-    actual = sha256_file(path)
-    if actual != expected:
-        problem = _("{f} was changed after export: SHA-256 {got} does not match the "
-                    "manifest's {want}").format(f=path.name, got=actual[:16], want=expected[:16])
-        return ExportCheck(path, manifest, actual, False, problem)
-    return ExportCheck(path, manifest, actual, True, None)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from garrison.cli.context import console, open_db, print_json
-from garrison.errors import IntegrityError
+from garrison.cli.context import console, err_console, open_db, print_json
+from garrison.errors import GarrisonError, IntegrityError
 from garrison.i18n import _
+
+if TYPE_CHECKING:
+    from garrison.audit import Anchor, VerifyReport
 
 app = typer.Typer(help=_("The tamper-evident audit trail."), no_args_is_help=True)
 
@@ -21,30 +24,43 @@ def verify(
         "An export's .manifest.json: the chain must still hold the head recorded there "
         "(catches rows removed from the end or a rewritten chain)."))] = None,
     file: Annotated[Path | None, typer.Option("--file", metavar="EXPORT", help=_(
-        "Verify an exported JSON Lines file instead of the database."))] = None,
+        "Verify an exported JSON Lines file instead of the database (with the "
+        "EXPORT.manifest.json beside it, also its row count, head and SHA-256)."))] = None,
+    manifest: Annotated[Path | None, typer.Option("--manifest", metavar="MANIFEST", help=_(
+        "With --file: the export's manifest, when it is not beside the file."))] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))] = False,
 ) -> None:
     """Walk the hash chain; exit 5 naming the first broken row if anything was altered."""
     from garrison import audit
 
-    anchor_value = audit.read_anchor(anchor) if anchor else None
+    anchors = [audit.read_anchor(anchor)] if anchor else []
     if file is not None:
-        report = audit.verify_rows(audit.read_export(file), anchor=anchor_value)
-        source = str(file)
-    else:
-        from garrison.db import display_url, read_session
-
-        settings = open_db(ctx)
-        with read_session(settings) as session:
-            report = audit.verify(session, anchor=anchor_value)
-        source = display_url(settings.db)
-    if as_json:
-        print_json({"ok": report.ok, "rows": report.rows, "head_seq": report.head_seq,
-                    "head_hash": report.head_hash, "broken_seq": report.broken_seq,
-                    "problem": report.problem, "source": source})
-        if not report.ok:
-            raise typer.Exit(IntegrityError.exit_code)
+        _verify_file(file, manifest, anchors, as_json)
         return
+    if manifest is not None:
+        raise GarrisonError(_("--manifest goes with --file"), hint=_(
+            "To check the database against an export's manifest, use --anchor MANIFEST."))
+    from garrison.db import display_url, read_session
+
+    settings = open_db(ctx)
+    with read_session(settings) as session:
+        report = audit.verify(session, anchors=anchors)
+    _render_chain(report, display_url(settings.db), as_json)
+    console().print(_("[green]OK[/green] {n} audit rows verified in {src}; head seq={seq} "
+                      "hash={hash}").format(n=report.rows, src=display_url(settings.db),
+                                            seq=report.head_seq, hash=report.head_hash))
+
+
+def _render_chain(report: VerifyReport, source: str, as_json: bool, *,
+                  manifest_problem: str | None = None, extra: dict[str, Any] | None = None
+                  ) -> None:
+    """Print ``--json`` and exit (5 when anything failed), or raise for a broken chain."""
+    ok = report.ok and manifest_problem is None
+    if as_json:
+        print_json({"ok": ok, "rows": report.rows, "head_seq": report.head_seq,
+                    "head_hash": report.head_hash, "broken_seq": report.broken_seq,
+                    "problem": report.problem, "source": source, **(extra or {})})
+        raise typer.Exit(0 if ok else IntegrityError.exit_code)
     if not report.ok:
         raise IntegrityError(
             _("audit chain broken at row seq={seq}: {problem}").format(
@@ -52,9 +68,32 @@ def verify(
             hint=_("{n} rows before it verified. Preserve the database as evidence and "
                    "compare with your last export.").format(n=report.rows),
         )
+
+
+def _verify_file(file: Path, manifest: Path | None, anchors: list[Anchor],
+                 as_json: bool) -> None:
+    from garrison.evidence import verify_audit_file
+
+    check = verify_audit_file(file, manifest=manifest, anchors=anchors)
+    _render_chain(check.report, str(file), as_json, manifest_problem=check.problem, extra={
+        "manifest": str(check.manifest_file) if check.manifest_file else None,
+        "manifest_problem": check.problem, "sha256": check.sha256})
+    if check.problem is not None:
+        raise IntegrityError(check.problem, hint=_(
+            "Do not use this file as evidence; export again from the database. "
+            "`garrison audit verify-export FILE` also checks the manifest against the "
+            "database's own record of the export."))
+    report = check.report
     console().print(_("[green]OK[/green] {n} audit rows verified in {src}; head seq={seq} "
-                      "hash={hash}").format(n=report.rows, src=source, seq=report.head_seq,
+                      "hash={hash}").format(n=report.rows, src=file, seq=report.head_seq,
                                             hash=report.head_hash))
+    if check.manifest_file is None:
+        err_console().print(_("No manifest beside {f}: rows removed from its end cannot be "
+                              "detected. Keep FILE.manifest.json with the file, or give it "
+                              "with --manifest.").format(f=file.name))
+    else:
+        console().print(_("It matches its manifest {m} (rows, head and SHA-256).").format(
+            m=check.manifest_file))
 
 
 @app.command()
@@ -82,40 +121,38 @@ def export(
 def verify_export(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(metavar="FILE", help=_(
-        "An export (findings or audit) with its FILE.manifest.json beside it."))],
+        "An export (findings, audit or expert roster) with its FILE.manifest.json beside "
+        "it."))],
+    anchor: Annotated[Path | None, typer.Option("--anchor", metavar="MANIFEST", help=_(
+        "The manifest of a later audit export, kept where the database's administrators "
+        "cannot write: rules out a rewrite of the export's event and every row after it."))
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))] = False,
 ) -> None:
-    """Check an export against its manifest, and the audit chain against the manifest's head."""
+    """Check an export against the audit event that recorded it (SHA-256, rows), its
+    manifest against that event, and the hash chain that holds the event."""
     from garrison import audit
-    from garrison.db import read_session
+    from garrison.db import display_url, read_session
+    from garrison.evidence import verify_export as check_export
+    from garrison.evidence_messages import caveat, explain, summary
 
-    check = audit.verify_export(file)
-    chain = None
-    if check.ok and "head_seq" in check.manifest:
-        settings = open_db(ctx)
-        with read_session(settings) as session:
-            chain = audit.verify(session, anchor=audit.Anchor(
-                seq=int(check.manifest["head_seq"]), hash=str(check.manifest["head_hash"])))
-    ok = check.ok and (chain is None or chain.ok)
+    settings = open_db(ctx)
+    with read_session(settings) as session:
+        result = check_export(session, path=file, database=display_url(settings.db),
+                              anchors=[audit.read_anchor(anchor)] if anchor else [])
     if as_json:
-        print_json({"ok": ok, "file": str(file), "sha256": check.sha256,
-                    "manifest": check.manifest, "file_problem": check.problem,
-                    "chain_problem": chain.problem if chain else None})
-        if not ok:
+        print_json(result.as_json())
+        if not result.ok:
             raise typer.Exit(IntegrityError.exit_code)
         return
-    if not check.ok:
-        raise IntegrityError(check.problem or "", hint=_(
-            "Do not use this file as evidence; export again from the database."))
-    if chain is not None and not chain.ok:
-        raise IntegrityError(
-            _("{f} matches its manifest, but the audit chain does not hold the head it "
-              "recorded: {p}").format(f=file.name, p=chain.problem),
-            hint=_("The database was altered after the export."))
-    console().print(_("[green]OK[/green] {f} matches its manifest ({rows} rows, sha256 {s}); "
-                      "the audit chain still holds its head (seq {seq}).").format(
-        f=file, rows=check.manifest.get("rows"), s=check.sha256[:16],
-        seq=check.manifest.get("head_seq")))
+    if not result.ok:
+        message, hint = explain(result)
+        raise IntegrityError(message, hint=hint)
+    from rich.markup import escape
+
+    console().print(_("[green]OK[/green] {summary}").format(summary=escape(summary(result))))
+    if note := caveat(result):
+        err_console().print(escape(note))
 
 
 @app.command()

@@ -26,7 +26,7 @@ def _append(settings: Settings, n: int, actor: str = "tester") -> None:
 
 def _verify(settings: Settings, anchor: audit.Anchor | None = None) -> audit.VerifyReport:
     with read_session(settings) as session:
-        return audit.verify(session, anchor=anchor)
+        return audit.verify(session, anchors=[anchor] if anchor else [])
 
 
 def test_fresh_database_verifies(settings: Settings) -> None:

@@ -98,12 +98,37 @@ class ExportContext:
     summary: ExportSummary
 
 
-_FORMULA_START = frozenset("=+-@\t\r")
+FORMULA_START = frozenset(
+    "=+-@\t\r\n\0"
+    "\uff1d\uff0b\uff0d\uff20"  # full-width ＝ ＋ － ＠, typed by a Chinese input method
+    "\ufe66\ufe62\ufe63\ufe6b\ufb29\u207c\u208c\u207a\u208a"  # small, super/subscript
+)
+"""A cell starting with one of these is run as a formula (or may be): OWASP's list
+(``= + - @``, tab, CR, LF), ASVS 1.2.10's NUL, and every character that NFKC folds to
+``= + - @`` -- the full-width forms a CJK input method types, which some spreadsheet
+programs (WPS, Excel in East Asian locales) fold to ASCII before evaluating."""
+
+LEADING_BLANKS = (
+    "\x0b\x0c\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\u200b\ufeff"
+)
+"""Characters a spreadsheet may strip before it looks for a formula: every Unicode
+space (``str.isspace``: the ideographic space U+3000, no-break space U+00A0 ...) other
+than tab, CR and LF (which are formula starts themselves), the zero-width space and the
+byte-order mark. `` =1+2`` and ``\u3000＝1+2`` are neutralised like ``=1+2``."""
 
 
 def neutralise(value: str) -> str:
-    """Make a cell a spreadsheet would run as a formula inert (OWASP: prefix ``'``)."""
-    return "'" + value if value[:1] in _FORMULA_START else value
+    """Make a cell a spreadsheet would run as a formula inert (OWASP: prefix ``'``).
+
+    A formula start (``FORMULA_START``) first, or after leading ``LEADING_BLANKS``, gets
+    the prefix; the text is otherwise unchanged. ``csv_sql._guard`` is the same rule in
+    SQL (``tests/garrison/findings/test_csv_sql.py`` checks the two agree)."""
+    first = value[:1]
+    if first in FORMULA_START or (
+            first in LEADING_BLANKS and value.lstrip(LEADING_BLANKS)[:1] in FORMULA_START):
+        return "'" + value
+    return value
 
 
 class Exporter(ABC):

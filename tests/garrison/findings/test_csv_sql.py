@@ -6,20 +6,30 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from garrison.db import read_session, write_session
-from garrison.findings.csv_sql import FORMULA_START, write_csv
-from garrison.findings.export.base import _FORMULA_START, ExportContext, ExportSummary
+from garrison.findings.csv_sql import neutralise_sql, write_csv
+from garrison.findings.export.base import (
+    FORMULA_START,
+    LEADING_BLANKS,
+    ExportContext,
+    ExportSummary,
+    neutralise,
+)
 from garrison.findings.export.csv_format import CsvExporter
 from garrison.findings.lifecycle import set_status
-from garrison.findings.listing import FindingFilter
+from garrison.findings.listing import Dialect, FindingFilter
 from garrison.findings.queries import export_rows
 from garrison.models import Finding, FindingStatus, RuleRecord, Severity
+from garrison.settings import Settings
 from tests.garrison.conftest import NOW, Known
 
 NASTY = ["=HYPERLINK(\"http://x\")", "+86 571", "-1", "@SUM(A1)", "\tTAB", "\rCR", "'quoted",
-         "普通文本", "a,b \"c\"\nline", ""]
+         "普通文本", "a,b \"c\"\nline", "",
+         "＝HYPERLINK(\"http://x\")", "＋86 571", "－1", "＠SUM(A1)", "\u3000=1+2", " @SUM(A1)",
+         "\xa0＋1", "\nLF", "１+1", " plain"]
 
 
 @pytest.fixture
@@ -78,5 +88,28 @@ def test_every_filter_row_is_there_with_its_guards(varied: Known, tmp_path: Path
     assert "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" in text  # from the rule
 
 
-def test_sql_guard_covers_what_neutralise_covers() -> None:
-    assert frozenset(FORMULA_START) == _FORMULA_START
+def test_every_new_formula_start_is_guarded_in_the_file(varied: Known, tmp_path: Path) -> None:
+    with read_session(varied.settings) as session:
+        write_csv(session, FindingFilter(), tmp_path / "all.csv", NOW)
+    text = (tmp_path / "all.csv").read_text(encoding="utf-8-sig")
+    for guarded in ("'＝HYPERLINK", ",'＋86 571,", ",'－1,", ",'＠SUM(A1),", ",'\u3000=1+2,",
+                    ",' @SUM(A1),", ",'\xa0＋1,", "\"'\nLF\""):
+        assert guarded in text, guarded
+    assert ",１+1," in text and ", plain," in text  # a full-width digit, a blank: left alone
+
+
+def _sample() -> list[str]:
+    """Every formula start and every blank, alone, before text and before a formula."""
+    heads = [*sorted(FORMULA_START), *LEADING_BLANKS, "a", "'", "１", ""]
+    return [h + tail for h in heads for tail in ("", "x", "=1", " =1", "\u3000＋1", " ", "\0x")]
+
+
+def test_the_sql_guard_agrees_with_neutralise_on_every_character(settings: Settings) -> None:
+    postgres = settings.db.startswith("postgresql")
+    values = [v for v in _sample() if not (postgres and "\0" in v)]  # PG text holds no NUL
+    dialect: Dialect = "postgresql" if postgres else "sqlite"
+    query = sa.text("SELECT " + neutralise_sql("CAST(:v AS TEXT)", dialect))
+    with read_session(settings) as session:
+        got = {v: session.execute(query, {"v": v}).scalar_one() for v in values}
+    assert {v: g for v, g in got.items() if g != neutralise(v)} == {}
+    assert sum(g != v for v, g in got.items()) > len(FORMULA_START) * 4  # it did guard

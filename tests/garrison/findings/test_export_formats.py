@@ -144,6 +144,49 @@ def test_xlsx_is_typed_safe_and_laid_out(tmp_path: Path) -> None:
     ]
 
 
+# (title as stored, the cell a spreadsheet reader must get back from CSV and XLSX)
+SPOOFED = [
+    ("＝HYPERLINK(\"http://x\")", "'＝HYPERLINK(\"http://x\")"),  # full-width = (U+FF1D)
+    ("＋86 571", "'＋86 571"), ("－1+2", "'－1+2"), ("＠SUM(A1)", "'＠SUM(A1)"),
+    ("﹦1+2", "'﹦1+2"),  # small equals sign (U+FE66): NFKC folds it to "=" as well
+    (" =1+2", "' =1+2"), ("\u3000=1+2", "'\u3000=1+2"),  # a space, an ideographic space
+    ("\xa0＠SUM(A1)", "'\xa0＠SUM(A1)"), ("\u200b=1+2", "'\u200b=1+2"),  # NBSP, zero-width
+    ("\nLF=1+2", "'\nLF=1+2"),  # OWASP added LF (0x0A) to tab and CR
+    ("１+1", "１+1"), (" plain", " plain"), ("\u3000", "\u3000"), ("a=1", "a=1"),  # left alone
+]
+
+
+@pytest.mark.parametrize("name", ["csv", "xlsx"])
+def test_full_width_and_blank_led_formulas_are_inert(name: str, tmp_path: Path) -> None:
+    rows = [BASE._replace(id=i, title=title, owner=title)
+            for i, (title, _cell) in enumerate(SPOOFED, 1)]
+    path = tmp_path / f"spoofed.{name}"
+    assert get_exporter(name).write(iter(rows), path, CONTEXT) == len(rows)
+    if name == "csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            cells: list[tuple[Any, Any]] = [(r[9], r[14]) for r in list(csv.reader(handle))[1:]]
+    else:
+        sheet = openpyxl.load_workbook(path)["findings"]
+        cells = [(r[9], r[14]) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert cells == [(want, want) for _title, want in SPOOFED]
+
+
+def test_the_guarded_characters_follow_their_rule() -> None:
+    """Every character NFKC folds to = + - @ is a formula start; every Unicode space but
+    tab, CR and LF (formula starts themselves) is a blank a spreadsheet may strip."""
+    import sys
+    import unicodedata
+
+    from garrison.findings.export.base import FORMULA_START, LEADING_BLANKS
+
+    every = [chr(c) for c in range(sys.maxunicode + 1)]
+    folds = {c for c in every if unicodedata.normalize("NFKC", c) in ("=", "+", "-", "@")}
+    assert folds <= FORMULA_START and {"\t", "\r", "\n", "\0"} <= FORMULA_START
+    assert len(FORMULA_START) == len(folds) + 4
+    spaces = {c for c in every if c.isspace()} - FORMULA_START
+    assert set(LEADING_BLANKS) == spaces | {"\u200b", "\ufeff"}
+
+
 def test_json_is_one_document_with_every_field(tmp_path: Path) -> None:
     path = write("json", tmp_path)
     assert HZ in path.read_text(encoding="utf-8")  # ensure_ascii=False

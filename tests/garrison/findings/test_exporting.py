@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlmodel import select
 
-from garrison import audit
+from garrison.canonical import sha256_file
 from garrison.db import read_session, write_session
 from garrison.findings.exporting import export_findings
 from garrison.findings.queries import FindingFilter
@@ -113,7 +113,7 @@ def test_manifest_audit_and_verify_export(cli: CliRunner, known: Known, tmp_path
     manifest = json.loads(path.with_name("f.csv.manifest.json").read_text(encoding="utf-8"))
     assert manifest["rows"] == 4 and manifest["format"] == "csv"
     assert manifest["filters"] == {"unit": "hz-jw", "severity": ["critical", "high"]}
-    assert manifest["sha256"] == audit.verify_export(path).sha256
+    assert manifest["sha256"] == sha256_file(path)
     with read_session(known.settings) as session:
         last = session.exec(select(AuditEvent).where(
             AuditEvent.action == "findings.exported")).one()
@@ -140,7 +140,9 @@ def test_verify_export_notices_the_database_changed_since(
                               f"{manifest['head_seq']}")
     bad = cli("audit", "verify-export", str(path), db_url=known.settings.db)
     assert bad.code == 5
-    assert "matches its manifest, but the audit chain does not hold the head" in bad.err
+    assert f"f.json matches its manifest and audit event seq={manifest['head_seq'] + 1} " \
+        "(findings.exported by tester at " in bad.err
+    assert f"but the audit chain is broken: row seq={manifest['head_seq']} " in bad.err
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "json", "ocsf", "html"])
