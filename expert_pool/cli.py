@@ -7,93 +7,36 @@ the same transaction as the read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from expert_pool.cli_common import (
+    AtOpt,
+    CityOpt,
+    ContactsOpt,
+    ExpertArg,
+    JsonOpt,
+    SkillOpt,
+)
+from expert_pool.cli_common import audit_view as _audit_view
+from expert_pool.cli_common import parse_skills as _skills
+from expert_pool.cli_common import viewing as _viewing
+from expert_pool.cli_common import when as _when
+from expert_pool.cli_oncall import oncall_app
 from garrison.cli.context import console, err_console, open_db, print_json
 from garrison.i18n import _
 
 if TYPE_CHECKING:
-    from datetime import date, datetime
-
-    from sqlmodel import Session
+    from datetime import date
 
     from expert_pool.matching import MatchResult
     from expert_pool.roster import ExpertLine
-    from garrison.settings import Settings
 
 app = typer.Typer(help=_("The expert pool: roster, availability, on-call rotation, "
                          "conflict-aware matching, assignments."), no_args_is_help=True)
-oncall_app = typer.Typer(help=_("On-call rotations: plan, who is on call, iCalendar export."),
-                         no_args_is_help=True)
 app.add_typer(oncall_app, name="oncall")
-
-ExpertArg = Annotated[str, typer.Argument(metavar="EXPERT", help=_(
-    "An expert id, e-mail, or a name only one expert has."))]
-JsonOpt = Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))]
-ContactsOpt = Annotated[bool, typer.Option("--show-contacts", help=_(
-    "Show phone and e-mail unmasked (only for actors in GARRISON_CONTACT_VIEWERS; "
-    "audited)."))]
-SkillOpt = Annotated[list[str] | None, typer.Option("--skill", "-s", metavar="SKILL[:LEVEL]",
-                                                   help=_(
-    "A skill, at least at LEVEL (1-3, default 1); repeat for more."))]
-CityOpt = Annotated[str | None, typer.Option("--city", help=_("A city."))]
-AtOpt = Annotated[str | None, typer.Option("--at", metavar="TIME", help=_(
-    "'YYYY-MM-DD HH:MM' (local time) or 'now' (default)."))]
-
-
-def _skills(values: list[str] | None) -> tuple[tuple[str, int], ...]:
-    from expert_pool.vocab import parse_skill, skills
-    from garrison.errors import GarrisonError
-
-    known = skills()
-    out: dict[str, int] = {}
-    for raw in values or []:
-        for part in raw.split(","):
-            if not part.strip():
-                continue
-            try:
-                name, level = parse_skill(part, known)
-            except ValueError as exc:
-                raise GarrisonError(str(exc), hint=_("`garrison experts skills` lists the "
-                                                     "skills.")) from exc
-            out[name] = max(level, out.get(name, 0))
-    return tuple(out.items())
-
-
-def _when(value: str | None, settings: Settings, option: str) -> datetime:
-    from expert_pool.times import parse_when
-
-    return parse_when(value or "now", settings.timezone, now=settings.now(), option=option)
-
-
-@contextmanager
-def _viewing(settings: Settings, show_contacts: bool) -> Iterator[Session]:
-    """A session to read experts in: a write transaction when contacts are shown, so the
-    view and its audit event commit together."""
-    from garrison.db import read_session, write_session
-
-    if show_contacts:
-        from expert_pool.contacts import check_right
-
-        check_right(settings)
-        with write_session(settings) as session:
-            yield session
-    else:
-        with read_session(settings) as session:
-            yield session
-
-
-def _audit_view(session: Session, settings: Settings, show_contacts: bool, ids: list[int],
-                where: str) -> None:
-    if show_contacts and ids:
-        from expert_pool.contacts import record_view
-
-        record_view(session, settings, ids, where)
 
 
 # ------------------------------------------------------------------ roster
@@ -102,18 +45,23 @@ def _audit_view(session: Session, settings: Settings, show_contacts: bool, ids: 
 @app.command("import")
 def import_(ctx: typer.Context,
             file: Annotated[Path, typer.Argument(metavar="FILE", help=_(
-                "A roster: CSV (UTF-8, English or Chinese headers) or YAML."))],
+                "A roster: CSV (UTF-8 or GBK/GB18030, English or Chinese headers), XLSX "
+                "(the first sheet) or YAML."))],
             dry_run: Annotated[bool, typer.Option("--dry-run", help=_(
-                "Check and show what would change; write nothing."))] = False) -> None:
-    """Add and update experts from a roster file (CSV or YAML).
+                "Check and show what would change; write nothing."))] = False,
+            encoding: Annotated[str | None, typer.Option("--encoding", metavar="ENC", help=_(
+                "The CSV file's encoding (e.g. gb18030, utf-8, big5); default: detect "
+                "UTF-8 or GBK/GB18030."))] = None) -> None:
+    """Add and update experts from a roster file (CSV, XLSX or YAML).
 
     Re-import updates by e-mail, else name + organisation. Every bad row is reported
-    with its line; nothing is written unless the whole file is good."""
+    with its line (XLSX: sheet and row); nothing is written unless the whole file is
+    good."""
     from expert_pool.roster import import_roster
     from expert_pool.roster_file import load_roster
     from garrison.db import write_session
 
-    records = load_roster(file)
+    records = load_roster(file, encoding=encoding)
     settings = open_db(ctx)
     with write_session(settings) as session:
         result = import_roster(session, records, actor=settings.actor, source=file,
@@ -626,150 +574,3 @@ def export(ctx: typer.Context,
                           settings=settings, show_contacts=show_contacts, filters=filters)
     console().print(_("Wrote {n} expert(s) to {p} (contacts {m}).").format(
         n=n, p=output, m=_("shown, audited") if show_contacts else _("masked")), markup=False)
-
-
-# ------------------------------------------------------------------ on-call
-
-
-@oncall_app.command("plan")
-def oncall_plan(ctx: typer.Context,
-                from_: Annotated[str, typer.Option("--from", metavar="YYYY-MM-DD")],
-                to: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD")],
-                per_shift: Annotated[int, typer.Option("--per-shift", min=1, help=_(
-                    "Experts on each shift."))] = 1,
-                require: Annotated[list[str] | None, typer.Option(
-                    "--require-skill", metavar="SKILL[:LEVEL]", help=_(
-                        "Someone with it on every shift; repeat for more."))] = None,
-                pattern: Annotated[str | None, typer.Option("--shifts", metavar="HH:MM-HH:MM,...",
-                                                            help=_(
-                    "The day's shifts in local time (default 08:00-20:00,20:00-08:00)."))
-                                   ] = None,
-                min_rest: Annotated[float, typer.Option("--min-rest", metavar="HOURS", min=0,
-                                                        help=_(
-                    "Least time off between two shifts of one person."))] = 8.0,
-                replace: Annotated[bool, typer.Option("--replace", help=_(
-                    "Replace a saved plan that overlaps the period."))] = False,
-                seed: Annotated[int, typer.Option("--seed", help=_(
-                    "Tie-break seed (same seed, same plan)."))] = 0) -> None:
-    """Build and save a fair on-call rotation.
-
-    Every shift covered, required skills on every shift, nobody double-booked or on
-    leave, the load spread evenly (the spread is reported)."""
-    from expert_pool import oncall
-    from expert_pool.rotation import DEFAULT_PATTERN
-    from expert_pool.times import parse_day
-    from garrison.db import write_session
-
-    settings = open_db(ctx)
-    first, last = parse_day(from_, option="--from"), parse_day(to, option="--to")
-    with write_session(settings) as session:
-        result = oncall.plan(session, first_day=first, last_day=last, per_shift=per_shift,
-                             require=_skills(require), actor=settings.actor,
-                             tz=settings.timezone, now=settings.now(),
-                             pattern=pattern or DEFAULT_PATTERN,
-                             replace=replace, seed=seed, rest_hours=min_rest)
-    spread = result.plan.spread
-    out = console()
-    out.print(_("Saved on-call plan #{id}: {n} shifts from {f} to {t}, {p} per shift.").format(
-        id=result.plan.id, n=result.shifts, f=first, t=last, p=per_shift), markup=False)
-    if result.replaced:
-        out.print(_("Replaced plan(s): {ids}").format(ids=", ".join(map(str, result.replaced))))
-    counts = {int(k): v for k, v in spread["shifts"].items()}
-    out.print(_("Load: {lo}-{hi} shifts per expert (spread {s}) over {w} expert(s) who could "
-                "take a shift; {u} could take none (away throughout, or ruled out by the "
-                "required skills).").format(
-        lo=spread["min"], hi=spread["max"], s=spread["spread"],
-        w=len(counts) - len(spread.get("unavailable", [])),
-        u=len(spread.get("unavailable", []))), markup=False)
-
-
-@oncall_app.command("show")
-def oncall_show(ctx: typer.Context, at: AtOpt = None, as_json: JsonOpt = False,
-                show_contacts: ContactsOpt = False) -> None:
-    """Who is on call at a time (default now)."""
-    from expert_pool.contacts import mask_email, mask_phone
-    from expert_pool.oncall import on_call
-    from expert_pool.times import local_text
-
-    settings = open_db(ctx)
-    moment = _when(at, settings, "--at")
-    with _viewing(settings, show_contacts) as session:
-        now = on_call(session, moment)
-        if now is not None:
-            _audit_view(session, settings, show_contacts,
-                        [e.id for e in now.experts if e.id is not None], "experts oncall show")
-    tz = settings.timezone
-    people = [] if now is None else [{
-        "id": e.id, "name": e.name, "organisation": e.organisation,
-        "phone": e.phone if show_contacts else mask_phone(e.phone),
-        "email": e.email if show_contacts else mask_email(e.email)} for e in now.experts]
-    if as_json:
-        print_json({"at": moment.isoformat(), "plan": now.plan_id if now else None,
-                    "starts": now.starts.isoformat() if now else None,
-                    "ends": now.ends.isoformat() if now else None, "experts": people})
-        return
-    out = console()
-    if now is None:
-        out.print(_("Nobody is on call at {t}: no plan covers it.").format(
-            t=local_text(moment, tz)), markup=False)
-        out.print(_("Make one: garrison experts oncall plan --from YYYY-MM-DD --to YYYY-MM-DD"),
-                  markup=False)
-        raise typer.Exit(1)
-    out.print(_("On call {s} to {e} (plan #{p}):").format(
-        s=local_text(now.starts, tz), e=local_text(now.ends, tz), p=now.plan_id),
-        markup=False)
-    for p in people:
-        out.print(f"  #{p['id']} {p['name']} · {p['organisation']} · {p['phone'] or '-'} · "
-                  f"{p['email'] or '-'}", markup=False)
-
-
-@oncall_app.command("plans")
-def oncall_plans(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Saved rotations."""
-    from rich.table import Table
-    from sqlmodel import col, select
-
-    from expert_pool.times import local_text
-    from garrison.db import read_session
-    from garrison.models import OnCallPlan
-
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        plans = list(session.exec(select(OnCallPlan).order_by(col(OnCallPlan.starts))))
-    if as_json:
-        print_json([{"id": p.id, "starts": p.starts.isoformat(), "ends": p.ends.isoformat(),
-                     "per_shift": p.per_shift, "request": p.request,
-                     "spread": p.spread["spread"], "actor": p.actor} for p in plans])
-        return
-    if not plans:
-        console().print(_("No on-call plans yet."))
-        return
-    table = Table(_("plan"), _("from"), _("to"), _("per shift"), _("required"), _("spread"),
-                  _("by"))
-    for p in plans:
-        table.add_row(str(p.id), local_text(p.starts, settings.timezone),
-                      local_text(p.ends, settings.timezone), str(p.per_shift),
-                      ", ".join(p.request.get("require", [])) or "-",
-                      str(p.spread["spread"]), p.actor)
-    console().print(table)
-
-
-@oncall_app.command("export")
-def oncall_export(ctx: typer.Context,
-                  output: Annotated[Path, typer.Option("-o", "--output", metavar="FILE.ics")],
-                  plan_id: Annotated[int | None, typer.Option("--plan", metavar="ID", help=_(
-                      "Default: the newest plan."))] = None,
-                  show_contacts: ContactsOpt = False) -> None:
-    """Write a rotation as iCalendar (.ics): one event per shift."""
-    from expert_pool.oncall import export_ics
-    from garrison.db import write_session
-
-    settings = open_db(ctx)
-    if show_contacts:
-        from expert_pool.contacts import check_right
-
-        check_right(settings)
-    with write_session(settings) as session:
-        n = export_ics(session, plan_id, output, settings=settings,
-                       show_contacts=show_contacts)
-    console().print(_("Wrote {n} shift(s) to {p}.").format(n=n, p=output), markup=False)

@@ -2,15 +2,18 @@
 
 The planning itself is pure (``expert_pool.rotation``); this module gathers the active
 experts and their unavailability over the period, saves the plan and its shifts, and
-answers "who is on call at T". A new plan may not overlap a saved one unless asked to
-replace it (``replace=True``): two rotations for the same night would leave nobody
-sure who is called.
+answers "who is on call at T", marking whoever has gone on leave or retired since the
+plan was saved (``oncall_check`` finds every such conflict, ``oncall_repair`` refills).
+A new plan may not overlap a saved one unless asked to replace it (``replace=True``):
+two rotations for the same night would leave nobody sure who is called. The shifts of
+the plans either side count for the rest rule: nobody gets the first shift of a plan
+right after the last night of the one before.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from expert_pool.contacts import record_view
+from expert_pool.oncall_check import Conflict, absence, leave_periods, plan_shifts
 from expert_pool.rotation import (
     DEFAULT_PATTERN,
     Person,
@@ -69,11 +73,15 @@ def plan(session: Session, *, first_day: date, last_day: date, per_shift: int,
     for period in session.exec(select(Unavailability).where(
             Unavailability.starts < ends, Unavailability.ends > starts)):
         busy[period.expert_id].append((period.starts, period.ends))
+    rest = timedelta(hours=rest_hours)
+    for expert_id, span in nearby_shifts(session, starts, ends, rest,
+                                         skip={p.id for p in overlapping} if replace else set()):
+        busy[expert_id].append(span)
     people = [Person(id=e.id, name=e.name, skills=dict(e.skills),
                      busy=tuple(sorted(busy.get(e.id, []))))
               for e in experts if e.id is not None]
     rotation = plan_rotation(people, shifts, Requirement(
-        per_shift=per_shift, skills=require, rest=timedelta(hours=rest_hours)), seed=seed)
+        per_shift=per_shift, skills=require, rest=rest), seed=seed)
     replaced = []
     for old in overlapping:
         assert old.id is not None
@@ -112,6 +120,22 @@ def plan(session: Session, *, first_day: date, last_day: date, per_shift: int,
                       {e.id: e.name for e in experts if e.id is not None})
 
 
+def nearby_shifts(session: Session, starts: datetime, ends: datetime, rest: timedelta, *,
+                  skip: set[int | None]) -> list[tuple[int, tuple[datetime, datetime]]]:
+    """Saved shifts (of plans not in ``skip``) outside ``[starts, ends)`` but less than
+    ``rest`` from it, as (expert id, the time they keep that expert busy): the shift and
+    the rest either side of it."""
+    if not rest:
+        return []
+    query = select(OnCallShift).where(OnCallShift.starts < ends + rest,
+                                      OnCallShift.ends > starts - rest,
+                                      sa.or_(col(OnCallShift.ends) <= starts,
+                                             col(OnCallShift.starts) >= ends))
+    if skip:
+        query = query.where(col(OnCallShift.plan_id).not_in(list(skip)))
+    return [(r.expert_id, (r.starts - rest, r.ends + rest)) for r in session.exec(query)]
+
+
 def latest_plan(session: Session, plan_id: int | None = None) -> OnCallPlan:
     if plan_id is not None:
         found = session.get(OnCallPlan, plan_id)
@@ -133,28 +157,26 @@ class OnCallNow:
     ends: datetime
     plan_id: int
     experts: list[Expert]
+    marks: dict[int, Conflict] = field(default_factory=dict)
+    """Expert id -> why they cannot take the shift after all (leave or retired)."""
 
 
 def on_call(session: Session, at: datetime) -> OnCallNow | None:
-    """The shift covering ``at``, with its experts; ``None`` if no plan covers it."""
+    """The shift covering ``at``, with its experts and their marks; ``None`` if no plan
+    covers it."""
     rows = list(session.exec(select(OnCallShift, Expert)
                              .join(Expert, col(Expert.id) == OnCallShift.expert_id)
                              .where(OnCallShift.starts <= at, OnCallShift.ends > at)
-                             .order_by(col(Expert.name))))
+                             .order_by(col(Expert.name), col(Expert.id))))
     if not rows:
         return None
     shift = rows[0][0]
-    return OnCallNow(shift.starts, shift.ends, shift.plan_id, [e for _s, e in rows])
-
-
-def plan_shifts(session: Session, plan_id: int) -> list[tuple[datetime, datetime, list[Expert]]]:
-    by_time: dict[tuple[datetime, datetime], list[Expert]] = defaultdict(list)
-    for shift, expert in session.exec(
-            select(OnCallShift, Expert).join(Expert, col(Expert.id) == OnCallShift.expert_id)
-            .where(OnCallShift.plan_id == plan_id)
-            .order_by(col(OnCallShift.starts), col(Expert.name))):
-        by_time[(shift.starts, shift.ends)].append(expert)
-    return [(s, e, people) for (s, e), people in sorted(by_time.items())]
+    experts = [e for _s, e in rows]
+    periods = leave_periods(session, [e.id for e in experts if e.id is not None],
+                            shift.starts, shift.ends)
+    marks = {e.id: found for e in experts if e.id is not None and (
+        found := absence(e, periods.get(e.id, []), shift.starts, shift.ends)) is not None}
+    return OnCallNow(shift.starts, shift.ends, shift.plan_id, experts, marks)
 
 
 def export_ics(session: Session, plan_id: int | None, path: Path, *, settings: Settings,
@@ -175,7 +197,8 @@ def export_ics(session: Session, plan_id: int | None, path: Path, *, settings: S
     stamp = settings.now()
     count = 0
     shown: set[int] = set()
-    for starts, ends, people in plan_shifts(session, record.id):
+    for shift in plan_shifts(session, record.id):
+        starts, ends, people = shift.starts, shift.ends, shift.crew
         event = Event()
         event.add("uid", f"garrison-oncall-{record.id}-{int(starts.timestamp())}@garrison")
         event.add("dtstamp", stamp)

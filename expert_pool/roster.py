@@ -118,7 +118,8 @@ def _values(rec: ExpertRecord, codes: dict[str, int]) -> dict[str, Any]:
 
 def import_roster(session: Session, records: Sequence[ExpertRecord], *, actor: str,
                   source: Path | str, now: datetime) -> ImportResult:
-    """Add the new experts and update those already there (same key); one audit event.
+    """Add the new experts and update those already there (same key); one audit event,
+    none when nothing changed.
 
     Unknown home-unit codes are all reported, with their lines, before anything is
     written."""
@@ -142,6 +143,8 @@ def import_roster(session: Session, records: Sequence[ExpertRecord], *, actor: s
         expert.updated_at = now
         session.add(expert)
         result.updated[rec.name] = changed
+    if not result.added and not result.updated:
+        return result  # nothing happened, so nothing to audit (as `org import`)
     session.flush()
     audit.record(session, actor=actor, action="experts.imported", subject=f"file:{source}",
                  payload={"added": len(result.added), "updated": len(result.updated),

@@ -41,6 +41,13 @@ anybody off two overlapping ones, but staffing them is then a harder puzzle: whe
 the greedy pass and its repairs fail, a budgeted complete search (small rosters only)
 has the last word before ``Infeasible``.
 
+**Pinned people.** ``plan_rotation(..., fixed={shift index: ids})`` keeps the given
+people on those shifts and plans only the places left: a shift with ``per_shift``
+pinned people is taken as it is, one with fewer gets the rest, so that the whole crew
+covers the required skills; the pinned load counts when the load is evened out, and no
+move ever takes a pinned person off their shift. ``oncall_repair`` refills the shifts
+of a saved plan that leave, retirement or a skill change broke this way.
+
 Time: shifts are aware datetimes in their zone; every comparison here is on UTC
 instants, so a shift across a daylight-saving change has its true length.
 """
@@ -51,7 +58,7 @@ import heapq
 import random
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
@@ -309,15 +316,17 @@ def shift_label(shift: Shift) -> str:
 
 
 def plan_rotation(people: Sequence[Person], shifts: Sequence[Shift], req: Requirement, *,
-                  seed: int = 0) -> Rotation:
+                  seed: int = 0, fixed: Mapping[int, Collection[int]] | None = None
+                  ) -> Rotation:
     """Put ``req.per_shift`` people on every shift (see the module docstring).
 
-    Deterministic: the same people, shifts, requirement and ``seed`` give the same
-    plan, whatever order the people come in (ties are broken by a ``seed``-shuffled
-    order of the ids). Raises ``Infeasible`` naming what is missing, and
-    ``GarrisonError`` for a malformed requirement.
+    ``fixed`` maps a ``Shift.index`` to the ids of people who stay on that shift
+    (pinned): only the remaining places are planned. Deterministic: the same people,
+    shifts, requirement and ``seed`` give the same plan, whatever order the people come
+    in (ties are broken by a ``seed``-shuffled order of the ids). Raises ``Infeasible``
+    naming what is missing, and ``GarrisonError`` for a malformed requirement.
     """
-    return _Planner(people, shifts, req, seed).plan()
+    return _Planner(people, shifts, req, seed, fixed).plan()
 
 
 def _requirements(req: Requirement) -> list[tuple[str, int]]:
@@ -371,7 +380,7 @@ def _cover_table(masks: frozenset[int], bits: int) -> list[int]:
 
 class _Planner:
     def __init__(self, people: Sequence[Person], shifts: Sequence[Shift], req: Requirement,
-                 seed: int) -> None:
+                 seed: int, fixed: Mapping[int, Collection[int]] | None = None) -> None:
         self.reqs = _requirements(req)
         self.k = req.per_shift
         self.people = sorted(people, key=lambda p: p.id)
@@ -413,9 +422,40 @@ class _Planner:
             free.sort(key=lambda i: self.rank[i])
             self.free.append(free)
         self._tables: dict[frozenset[int], list[int]] = {}
+        self.pinned = self.pins(fixed or {})
         self.crew: list[list[int]] = [[] for _ in range(m)]
         self.assigned: list[set[int]] = [set() for _ in range(n)]
         self.load = [0] * n
+
+    def pins(self, fixed: Mapping[int, Collection[int]]) -> list[frozenset[int]]:
+        """``fixed`` (shift index -> person ids) as person positions per shift position."""
+        at = {self.shifts[i].index: position for position, i in enumerate(self.order)}
+        if fixed and len(at) != len(self.shifts):
+            raise ValueError("shift indexes must be unique to pin people on shifts")
+        person = {p.id: i for i, p in enumerate(self.people)}
+        pinned = [frozenset[int]() for _ in self.shifts]
+        for index, ids in fixed.items():
+            if index not in at:
+                raise ValueError(f"no shift {index} to pin people on")
+            unknown = set(ids) - person.keys()
+            if unknown or len(set(ids)) > self.k:
+                raise ValueError(f"shift {index}: cannot pin {sorted(ids)}")
+            pinned[at[index]] = frozenset(person[i] for i in ids)
+        return pinned
+
+    def covered(self, members: Iterable[int]) -> int:
+        """The required skills (as bits) that ``members`` hold between them."""
+        bits = 0
+        for i in members:
+            bits |= self.mask[i]
+        return bits
+
+    def gap(self, position: int, avail: list[int]) -> tuple[list[int], int, int]:
+        """What the shift still needs: (candidates from ``avail`` not on it yet, places
+        left, required skills not covered by its crew)."""
+        members = self.crew[position]
+        return ([i for i in avail if i not in members], self.k - len(members),
+                self.full & ~self.covered(members))
 
     # ---------------------------------------------------------------- checks
 
@@ -459,25 +499,28 @@ class _Planner:
                         for p in holders)))
         if reasons:
             raise Infeasible(reasons)
-        for position, free in enumerate(self.free):
-            reasons.extend(self.shift_problems(position, free))
+        for position in range(len(self.shifts)):
+            reasons.extend(self.shift_problems(position, self.available(position)))
         if reasons:
             raise Infeasible(reasons)
 
     def shift_problems(self, position: int, avail: list[int]) -> list[str]:
         """Why ``avail`` (the people free for the shift, less those on an overlapping
-        shift) cannot staff it."""
-        if len(avail) >= self.k and self.table(avail)[self.full] <= self.k:
+        shift) cannot fill the places left on it."""
+        cands, need, uncovered = self.gap(position, avail)
+        if len(cands) >= need and self.table(cands)[uncovered] <= need:
             return []
         label = _("shift {when}").format(when=shift_label(self.shifts[self.order[position]]))
         free = set(self.free[position])
         here = set(avail)
+        members = set(self.crew[position])
 
         def why(wanted: int = 0) -> str:
             away = [p.name for i, p in enumerate(self.people)
-                    if i not in free and self.mask[i] & wanted == wanted]
+                    if i not in free and i not in members and self.mask[i] & wanted == wanted]
             busy = [p.name for i, p in enumerate(self.people)
-                    if i in free and i not in here and self.mask[i] & wanted == wanted]
+                    if i in free and i not in here and i not in members
+                    and self.mask[i] & wanted == wanted]
             parts = []
             if away:
                 parts.append(_("on leave: {who}").format(who=_names(away)))
@@ -488,37 +531,46 @@ class _Planner:
             return f" ({'; '.join(parts)})" if parts else ""
 
         out: list[str] = []
-        if not avail:
+        if not cands and need:
             out.append(_("{shift}: nobody is free{why}").format(shift=label, why=why()))
             return out
-        if len(avail) < self.k:
+        if len(cands) < need:
             out.append(_("{shift}: only {n} of the {k} people needed are free{why}").format(
-                shift=label, n=len(avail), k=self.k, why=why()))
+                shift=label, n=len(cands), k=need, why=why()))
+        bits = [bit for bit in range(len(self.reqs)) if uncovered >> bit & 1]
         missing = False
-        for bit in range(len(self.reqs)):
-            if not any(self.mask[i] >> bit & 1 for i in avail):
+        for bit in bits:
+            if not any(self.mask[i] >> bit & 1 for i in cands):
                 missing = True
                 out.append(_("{shift}: nobody with {need} is free{why}").format(
                     shift=label, need=self.need_text(bit), why=why(1 << bit)))
-        if not missing and len(avail) >= self.k:
+        if not missing and len(cands) >= need:
             out.append(_("{shift}: no {k} free people together hold {needs}").format(
-                shift=label, k=self.k,
-                needs=", ".join(self.need_text(bit) for bit in range(len(self.reqs)))))
+                shift=label, k=need, needs=", ".join(self.need_text(bit) for bit in bits)))
         return out
 
     def eligible(self) -> list[bool]:
-        """Who can take at least one shift: free for it, and in some valid crew."""
+        """Who can take at least one shift: pinned on it, or free for it and in some
+        valid crew with the people pinned there."""
         out = [False] * len(self.people)
-        for free in self.free:
-            table = self.table(free)
-            for i in free:
-                if not out[i] and table[self.full & ~self.mask[i]] <= self.k - 1:
+        for position, free in enumerate(self.free):
+            pinned = self.pinned[position]
+            for i in pinned:
+                out[i] = True
+            cands = [i for i in free if i not in pinned]
+            need, rest = self.k - len(pinned), self.full & ~self.covered(pinned)
+            table = self.table(cands)
+            for i in cands:
+                if not out[i] and need and table[rest & ~self.mask[i]] <= need - 1:
                     out[i] = True
         return out
 
     # ---------------------------------------------------------------- greedy
 
     def plan(self) -> Rotation:
+        for position, pinned in enumerate(self.pinned):
+            for i in sorted(pinned):
+                self.join(position, i)
         self.check()
         eligible = self.eligible()
         self.greedy()
@@ -539,8 +591,11 @@ class _Planner:
         share: list[list[tuple[int, float]]] = []
         reserve = [0.0] * n
         remaining = [0] * n
-        for free in self.free:
+        for position, free in enumerate(self.free):
             owed: list[tuple[int, float]] = []
+            if len(self.crew[position]) == self.k:
+                share.append(owed)
+                continue  # pinned whole: nobody is owed to it
             for bit in range(len(self.reqs)):
                 holders = [i for i in free if self.mask[i] >> bit & 1]
                 for i in holders:
@@ -554,6 +609,8 @@ class _Planner:
                 reserve[i] -= part
             for i in free:
                 remaining[i] -= 1
+            if len(self.crew[position]) == self.k:
+                continue
 
             def key(i: int) -> tuple[float, int, int]:
                 return (self.load[i] + reserve[i], remaining[i], self.rank[i])
@@ -579,19 +636,16 @@ class _Planner:
             return False
         for position, members in enumerate(self.crew):
             for person in list(members):
-                self.leave(position, person)
+                if person not in self.pinned[position]:
+                    self.leave(position, person)
         return self.place(0, [_SEARCH_BUDGET])
 
     def place(self, position: int, budget: list[int]) -> bool:
         if position == len(self.shifts):
             return True
-        crews = []
-        for crew in combinations(self.available(position), self.k):
-            covered = 0
-            for i in crew:
-                covered |= self.mask[i]
-            if covered == self.full:
-                crews.append(crew)
+        cands, need, uncovered = self.gap(position, self.available(position))
+        crews = [crew for crew in combinations(cands, need)
+                 if self.covered(crew) & uncovered == uncovered]
         crews.sort(key=lambda crew: (sum(self.load[i] for i in crew),
                                      [self.rank[i] for i in crew]))
         later = [t for t in self.overlaps[position] if t > position]
@@ -608,8 +662,8 @@ class _Planner:
         return False
 
     def staffable(self, position: int) -> bool:
-        avail = self.available(position)
-        return len(avail) >= self.k and self.table(avail)[self.full] <= self.k
+        cands, need, uncovered = self.gap(position, self.available(position))
+        return len(cands) >= need and self.table(cands)[uncovered] <= need
 
     def available(self, position: int) -> list[int]:
         near = self.overlaps[position]
@@ -619,17 +673,17 @@ class _Planner:
                 if not any(t in self.assigned[i] for t in near)]
 
     def select(self, position: int, key: _Key) -> list[int] | None:
-        """``k`` people for the shift: a cover of the required skills (scarcest skill
-        first, lowest key first), then the lowest keys."""
-        avail = self.available(position)
-        if len(avail) < self.k:
+        """The people for the places left on the shift: a cover of the required skills
+        its crew lacks (scarcest skill first, lowest key first), then the lowest keys."""
+        avail, need, uncovered = self.gap(position, self.available(position))
+        if len(avail) < need:
             return None
         table = self.table(avail)
-        cover = self.cover(avail, self.full, self.k, [], table, key)
+        cover = self.cover(avail, uncovered, need, [], table, key)
         if cover is None:
             return None
         taken = set(cover)
-        rest = heapq.nsmallest(self.k - len(cover), (i for i in avail if i not in taken),
+        rest = heapq.nsmallest(need - len(cover), (i for i in avail if i not in taken),
                                key=key)
         return cover + rest
 
@@ -681,7 +735,8 @@ class _Planner:
         raise Infeasible(self.shift_problems(position, avail) or [
             _("{shift}: no {k} free people can be found for it").format(
                 shift=_("shift {when}").format(
-                    when=shift_label(self.shifts[self.order[position]])), k=self.k)])
+                    when=shift_label(self.shifts[self.order[position]])),
+                k=self.k - len(self.crew[position]))])
 
     def release(self, person: int, position: int) -> list[list[_Move]] | None:
         """Take ``person`` off every shift overlapping ``position``: the chains of
@@ -720,7 +775,9 @@ class _Planner:
                   tried: set[tuple[int, int]]) -> list[_Move] | None:
         """Moves ``(shift, leaver, joiner)`` that take ``leaver`` off the shift: someone
         replaces them, and if that someone is on an overlapping shift, is replaced
-        there in turn (up to ``depth`` more times)."""
+        there in turn (up to ``depth`` more times). Pinned people never move."""
+        if leaver in self.pinned[position]:
+            return None
         members = self.crew[position]
         missing = self.missing_without(position, leaver)
         leaving = {**leaving, leaver: position}
@@ -782,7 +839,10 @@ class _Planner:
         """Replace the shift's crew by the valid crew with the lowest total load of
         the others' shifts (the sum of squared loads falls), or with an equal total
         that gives the shift to less-loaded people (the sum of ``1/(load + 1)``
-        falls), when that beats the present crew."""
+        falls), when that beats the present crew. A shift with pinned people keeps
+        its crew."""
+        if self.pinned[position]:
+            return False
         members = set(self.crew[position])
         groups: dict[int, list[tuple[int, int]]] = {}
         for i in self.available(position):
@@ -849,6 +909,8 @@ class _Planner:
         while queue:
             leaver = queue.popleft()
             for position in sorted(self.assigned[leaver]):
+                if leaver in self.pinned[position]:
+                    continue
                 members = self.crew[position]
                 missing = self.missing_without(position, leaver)
                 if (position, missing) in expanded:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from garrison.errors import GarrisonError
@@ -43,3 +43,13 @@ def day_start(day: date, tz: str) -> datetime:
 
 def local_text(value: datetime, tz: str) -> str:
     return value.astimezone(zone(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def period_text(starts: datetime, ends: datetime, tz: str) -> str:
+    """``2026-12-01..2026-12-05`` for whole local days (``ends`` is the midnight after the
+    last one, as ``experts away --to 2026-12-05`` stores it), else
+    ``2026-12-01 14:00..2026-12-03 09:00``."""
+    first, last = starts.astimezone(zone(tz)), ends.astimezone(zone(tz))
+    if first.time() == time.min and last.time() == time.min:
+        return f"{first.date().isoformat()}..{(last.date() - timedelta(days=1)).isoformat()}"
+    return f"{local_text(starts, tz)}..{local_text(ends, tz)}"

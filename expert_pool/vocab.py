@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from garrison.errors import GarrisonError
+from garrison.errors import SettingsError
 from garrison.i18n import _
 
 ENV_FILE = "GARRISON_SKILLS_FILE"
@@ -38,7 +38,8 @@ def skills() -> dict[str, Skill]:
     if extra:
         path = Path(extra)
         if not path.is_file():
-            raise GarrisonError(_("{var}={path}: no such file").format(var=ENV_FILE, path=path))
+            raise SettingsError(ENV_FILE, extra, _("a YAML file of extra skills"),
+                                reason=_("not a file") if path.exists() else _("no such file"))
         sources.append(path.read_text(encoding="utf-8"))
     out: dict[str, Skill] = {}
     for text in sources:
@@ -51,7 +52,8 @@ def skills() -> dict[str, Skill]:
 
 
 def unknown_skill(name: str, known: dict[str, Skill]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    names = [*known, *(s.zh for s in known.values())]  # 电子取正 -> 电子取证 too
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     hint = _(" (did you mean {c!r}?)").format(c=close[0]) if close else _(
         " (known: {k})").format(k=", ".join(known))
     return _("unknown skill {s!r}{hint}").format(s=name, hint=hint)

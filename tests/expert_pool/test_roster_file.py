@@ -31,13 +31,14 @@ EXPECTED: dict[str, list[str]] = {
         "3: email 'li.na@example' is not an e-mail address",
         "4: unknown skill 'forensic' (did you mean 'forensics'?)",
         "5: duplicate expert zhang.wei@example.org (also on line 2)",
-        "9: skill web: level '5' is not 1, 2 or 3",
-        "10: certification CISP: expiry '2028-13-01' is not a date; write YYYY-MM-DD",
-        "11: organisation must not be empty",
+        "9: skill web: level '5' is not 1, 2 or 3 (row 8 in Excel and WPS)",
+        "10: certification CISP: expiry '2028-13-01' is not a date; write YYYY-MM-DD "
+        "(row 9 in Excel and WPS)",
+        "11: organisation must not be empty (row 10 in Excel and WPS)",
         "11: phone '12345' is not a phone number (7 to 20 digits; +, -, spaces and "
-        "brackets allowed)",
+        "brackets allowed) (row 10 in Excel and WPS)",
         "12: the row has 4 cells but the header has 7 columns (a value with a comma in it "
-        "must be in double quotes)",
+        "must be in double quotes) (row 11 in Excel and WPS)",
     ],
     "bad_header.csv": [
         f"1: unknown column 'emial' (did you mean 'email'?); {KNOWN_COLUMNS}",
@@ -50,8 +51,15 @@ EXPECTED: dict[str, list[str]] = {
     "bad_empty.csv": [
         " no experts in the file",
     ],
-    "not_utf8.csv": [
-        "2: not UTF-8 text (byte 23). If Excel saved it as GBK, save as 'CSV UTF-8'",
+    "bad_rows_gbk.csv": [
+        "2: email 'zhang.wei@example' is not an e-mail address",
+        "4: unknown skill '电子取正' (did you mean '电子取证'?)",
+    ],
+    "bad_encoding.csv": [
+        "2: not UTF-8 or GB18030 text (byte 27)",
+    ],
+    "bad_big5.csv": [
+        " not UTF-8, and read as GB18030 (GBK) the text comes out garbled",
     ],
     "bad_roster.yaml": [
         "2: experts[0]: unknown field 'emial' (did you mean 'email'?)",
@@ -84,7 +92,8 @@ def _expected(path: Path, lines: list[str]) -> list[str]:
 
 
 def test_every_bad_fixture_has_an_expectation() -> None:
-    good = {"roster_en.csv", "roster_zh.csv", "roster.yaml"}
+    good = {"roster_en.csv", "roster_zh.csv", "roster.yaml", "roster_gbk.csv",
+            "roster_gb18030.csv"}
     assert sorted(p.name for p in EXPERTS.iterdir() if p.name not in good) == sorted(EXPECTED)
 
 
@@ -94,9 +103,13 @@ def test_bad_file_lists_every_problem_with_its_line(name: str) -> None:
     assert _problems(path) == _expected(path, EXPECTED[name])
 
 
-def test_not_utf8_fixture_really_is_gbk() -> None:
-    raw = (EXPERTS / "not_utf8.csv").read_bytes()
-    assert raw.decode("gbk").splitlines()[1] == "张伟,浙江省网络安全应急中心,杭州"
+def test_the_encoding_fixtures_really_are_in_their_encodings() -> None:
+    gbk = (EXPERTS / "bad_rows_gbk.csv").read_bytes()
+    assert gbk.decode("gbk").splitlines()[1].startswith("张伟,浙江省网络安全应急中心,")
+    latin = (EXPERTS / "bad_encoding.csv").read_bytes()
+    assert latin.decode("cp1252").splitlines()[1] == "José Müller,Universität Wien,Wien"
+    big5 = (EXPERTS / "bad_big5.csv").read_bytes()
+    assert big5.decode("big5").splitlines()[1] == "張偉,臺北市政府資訊局,臺北"
 
 
 # ------------------------------------------------------------------ good files
@@ -234,16 +247,17 @@ def test_excel_workbook_saved_as_csv_is_explained(tmp_path: Path) -> None:
     path = tmp_path / "roster.csv"
     path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     assert _problems(path) == [
-        f"{path}: this is an Excel workbook, not CSV text: in Excel choose Save As "
-        "'CSV UTF-8 (Comma delimited)'"]
+        f"{path}: this is an Excel workbook, not CSV text: give the file the .xlsx "
+        "extension and import it again"]
 
 
 def test_unknown_extension_missing_file_and_oversized_file(tmp_path: Path) -> None:
     with pytest.raises(GarrisonError) as err:
-        load_roster(tmp_path / "roster.xlsx")
+        load_roster(tmp_path / "roster.xls")
     assert str(err.value) == (
-        f"{tmp_path / 'roster.xlsx'}: a roster must be a .csv, .yaml or .yml file, not "
-        "'.xlsx'\nIn Excel choose Save As > 'CSV UTF-8 (Comma delimited)'.")
+        f"{tmp_path / 'roster.xls'}: a roster must be a .csv, .xlsx, .yaml or .yml file, "
+        "not '.xls'\nIn Excel or WPS choose Save As > 'Excel Workbook (*.xlsx)' or "
+        "'CSV UTF-8'.")
     with pytest.raises(GarrisonError) as err:
         load_roster(tmp_path / "nope.csv")
     assert str(err.value) == f"{tmp_path / 'nope.csv'}: no such file"
