@@ -1,13 +1,22 @@
 # Garrison: `make demo` (the main job on the embedded SQLite default) and
-# `make test` (the whole suite) do all the set-up on a fresh machine.
+# `make test` (the whole suite, on SQLite and on a throwaway PostgreSQL server) do all
+# the set-up on a fresh machine. `make test-year-ahead` runs the suite again with the
+# system clock a year ahead, as CI does.
 
 VENV     ?= .venv
 PYTHON   ?= python3
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 SYS_CMDS := nmap tmux
+# pytest runs through tests/pgcluster.py: it starts a throwaway PostgreSQL server for the
+# run (unless GARRISON_TEST_PG names one) and removes it afterwards. Extra pytest
+# arguments: make pytest PYTEST_ARGS='-x tests/garrison'.
+PYTEST   := $(BIN)/python -m tests.pgcluster -- $(BIN)/pytest $(PYTEST_ARGS)
+APT_GET  := DEBIAN_FRONTEND=noninteractive apt-get install -y -q
+# apt-get install, refreshing the package lists once if a package is not found.
+apt_install = $(APT_GET) $(1) >/dev/null || (apt-get update -q >/dev/null && $(APT_GET) $(1) >/dev/null)
 
-.PHONY: demo test lint pytest bench system-deps clean
+.PHONY: demo test test-year-ahead lint pytest bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,15 +24,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# System tools the scanner and the TUI tests use; installed with apt when running as
+# System tools the scanner and the TUI tests use, and the PostgreSQL server programs the
+# storage tests start their throwaway server with; installed with apt when running as
 # root, otherwise named so you can install them yourself.
 system-deps:
 	@missing=""; for c in $(SYS_CMDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	$(PYTHON) -c 'import tests.pgcluster as p; p.find_bindir()' 2>/dev/null || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null \
-	      || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null); \
+	    $(call apt_install,$$missing); \
 	  else echo "note: missing$$missing (sudo apt-get install$$missing); tests that need them skip"; fi; \
 	fi
 
@@ -45,14 +55,26 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP) system-deps
-	$(BIN)/pytest
+	$(PYTEST)
 
 test: lint pytest
+
+# The whole suite again with the system clock a year ahead (libfaketime): a test or code
+# path that reads the system's date instead of settings.clock fails here. The PostgreSQL
+# server, throwaway or GARRISON_TEST_PG, keeps the real time. (Monotonic time moves by the
+# same year: with FAKETIME_DONT_FAKE_MONOTONIC=1, Python's time.sleep fails with EINVAL.)
+test-year-ahead: $(STAMP) system-deps
+	@command -v faketime >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing: faketime"; $(call apt_install,faketime); \
+	else echo "make test-year-ahead needs faketime: sudo apt-get install faketime" >&2; exit 1; fi
+	$(BIN)/python -m tests.pgcluster -- faketime -f '+365d' $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/scan_bench.py
 	$(BIN)/python bench/import_bench.py
+	$(BIN)/python bench/assets_bench.py
 	$(BIN)/python bench/findings_bench.py
 	$(BIN)/python bench/drill_bench.py
 	$(BIN)/python bench/match_bench.py

@@ -447,8 +447,12 @@ def user_dir() -> Path:
     """Where a deployment keeps its own playbooks (``GARRISON_PLAYBOOKS_DIR``, else
     ``playbooks/`` in the data directory)."""
     from garrison.dburl import default_db_path
+    from garrison.errors import SettingsError
 
     configured = os.environ.get(ENV_DIR)
+    if configured and Path(configured).exists() and not Path(configured).is_dir():
+        raise SettingsError(ENV_DIR, configured, _("a directory of playbooks (*.yaml)"),
+                            reason=_("not a directory"))
     return Path(configured) if configured else default_db_path().parent / "playbooks"
 
 

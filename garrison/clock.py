@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from garrison.i18n import _
 
 __all__ = ["Clock", "ClockError", "FixedClock", "ShiftedClock", "SystemClock", "clock_from_env",
-           "parse_clock"]
+           "expected_form", "parse_clock"]
 
 ENV = "GARRISON_CLOCK"
 
@@ -125,9 +125,14 @@ def parse_clock(text: str) -> Clock:
             pass
         else:
             return FixedClock(at) if kind == "fixed" else ShiftedClock.starting_at(at)
-    raise ClockError(_("{var}={value!r}: expected system, fixed:TIME, from:TIME (an ISO time "
-                       "such as 2026-11-26T09:00:00+08:00) or offset:SECONDS").format(
-                           var=ENV, value=text))
+    raise ClockError(_("{name}={value!r}: expected {form}").format(
+        name=ENV, value=text, form=expected_form()))
+
+
+def expected_form() -> str:
+    """What ``GARRISON_CLOCK`` may say, for error messages."""
+    return _("system, fixed:TIME, from:TIME (an ISO time such as 2026-11-26T09:00:00+08:00) "
+             "or offset:SECONDS")
 
 
 def clock_from_env(environ: Mapping[str, str] | None = None) -> Clock:

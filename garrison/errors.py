@@ -37,6 +37,37 @@ class ConfigError(GarrisonError):
     exit_code = 3
 
 
+class NoDatabase(ConfigError):
+    """The SQLite file a command should read does not exist (and was not created)."""
+
+
+class DatabaseBusy(GarrisonError):
+    """Another writer held the database longer than ``GARRISON_LOCK_WAIT``; nothing was
+    written."""
+
+    exit_code = 3
+
+
+class SettingsError(GarrisonError):
+    """A setting (``--db``, ``--actor`` or a ``GARRISON_*`` variable) has a bad value.
+
+    Exit code 2, like bad command-line usage: the command stopped before doing anything.
+    The message names the setting, the value as given and the form expected."""
+
+    exit_code = 2
+
+    def __init__(self, name: str, value: str, expected: str, *,
+                 reason: str | None = None) -> None:
+        self.name, self.value = name, value
+        message = (_("{name}={value!r}: {reason}; expected {form}") if reason
+                   else _("{name}={value!r}: expected {form}")).format(
+                       name=name, value=value, reason=reason, form=expected)
+        super().__init__(message, hint=(
+            _("Correct {name} and run the command again.") if name.startswith("-")
+            else _("Correct {name}, or unset it for the default, and run the command "
+                   "again.")).format(name=name))
+
+
 class SchemaError(GarrisonError):
     """The database schema is missing or behind the code: run ``garrison init``."""
 

@@ -18,13 +18,13 @@ from sqlmodel import Session, col, select
 
 from garrison import audit
 from garrison.db import write_session
-from garrison.errors import NotFoundError, ScopeRefused
+from garrison.errors import DatabaseBusy, NotFoundError, ScopeRefused
 from garrison.i18n import _, ngettext
 from garrison.matcher import ScopeMatcher
 from garrison.models import Scope, Unit
 from garrison.org.queries import get_unit, subtree_ids
 from garrison.settings import Settings
-from garrison.targets import Resolver, Target, TargetError, parse_target
+from garrison.targets import Resolver, Target, TargetError, parse_target, shown, target_record
 
 
 class ScopeState(enum.StrEnum):
@@ -213,26 +213,40 @@ def _units_covering(session: Session, addresses: netaddr.IPSet, today: date, *,
     return sorted(code for code, ipset in per_unit.items() if addresses.issubset(ipset))
 
 
+def units_containing(session: Session, addresses: netaddr.IPSet, *, today: date,
+                     exclude: str) -> list[tuple[str, int]]:
+    """Other units whose active scopes contain some of ``addresses``, with how many, most
+    first (an import for the wrong unit names the right one)."""
+    per_unit: dict[str, netaddr.IPSet] = {}
+    for scope, code in session.exec(select(Scope, Unit.code).join(
+            Unit, col(Scope.unit_id) == col(Unit.id))).all():
+        if code != exclude and scope_state(scope, today) is ScopeState.active:
+            per_unit.setdefault(code, netaddr.IPSet()).add(scope.cidr)
+    counts = [(code, (ipset & addresses).size) for code, ipset in per_unit.items()]
+    return sorted(((c, n) for c, n in counts if n), key=lambda item: (-item[1], item[0]))
+
+
 def check_target(session: Session, *, unit_code: str, target: str, actor: str,
                  now: datetime, today: date, resolver: Resolver | None = None) -> Verdict:
     """Judge one target for one unit on ``today`` (the deployment's local date); a refusal
     is recorded at ``now`` in the caller's transaction."""
+    quoted = shown(target)
     try:
         unit = get_unit(session, unit_code)
     except NotFoundError as exc:
-        verdict = Verdict(unit_code, target, False, exc.message)
+        verdict = Verdict(unit_code, quoted, False, exc.message)
     else:
         try:
             parsed = parse_target(target, resolver=resolver)
         except TargetError as exc:
-            verdict = Verdict(unit_code, target, False, str(exc))
+            verdict = Verdict(unit_code, quoted, False, str(exc))
         else:
             verdict = _judge(session, unit, parsed, today)
     if not verdict.allowed:
         audit.record(session, actor=actor, action="scope.refused",
-                     subject=f"target:{target[:200]}",
-                     payload={"unit": unit_code, "target": target, "reason": verdict.reason},
-                     at=now)
+                     subject=f"target:{quoted}",
+                     payload={"unit": unit_code, **target_record(target),
+                              "reason": verdict.reason}, at=now)
     return verdict
 
 
@@ -251,10 +265,13 @@ def authorize(settings: Settings, *, unit_code: str, targets: Sequence[str],
     transaction first, so a refused request leaves its trace even though it stops.
     Scopes are judged on the deployment's local date (``settings.clock``).
     """
-    with write_session(settings) as session:
-        verdicts = check_targets(session, unit_code=unit_code, targets=targets,
-                                 actor=settings.actor, now=settings.now(),
-                                 today=settings.today(), resolver=resolver)
+    try:
+        with write_session(settings) as session:
+            verdicts = check_targets(session, unit_code=unit_code, targets=targets,
+                                     actor=settings.actor, now=settings.now(),
+                                     today=settings.today(), resolver=resolver)
+    except DatabaseBusy as exc:
+        raise guard_busy(exc) from exc
     refused = [v for v in verdicts if not v.allowed]
     if refused:
         raise ScopeRefused(
@@ -270,6 +287,13 @@ def authorize(settings: Settings, *, unit_code: str, targets: Sequence[str],
     caps = [v.rate_cap for v in verdicts if v.rate_cap is not None]
     return Approval(unit_code, addresses, min(caps) if caps else None, tuple(verdicts),
                     _GUARD_TOKEN)
+
+
+def guard_busy(exc: DatabaseBusy) -> DatabaseBusy:
+    """The guard judges and records in one transaction: no record, no verdict."""
+    return DatabaseBusy(
+        _("the scope guard could not judge and record the targets: {why}; nothing was "
+          "sent").format(why=exc.message), hint=exc.hint)
 
 
 def unit_matcher(session: Session, unit: Unit, *, today: date) -> ScopeMatcher:

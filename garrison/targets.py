@@ -81,6 +81,27 @@ class Target:
         return [str(net) for net in self.addresses.iter_cidrs()]
 
 
+QUOTE_LIMIT = 200
+"""Messages and audit records quote at most this many characters of a target."""
+
+
+def shown(text: str) -> str:
+    """A target as a message quotes it: whole up to 200 characters, else its first 200
+    and an ellipsis (``target_record`` keeps its length and SHA-256)."""
+    return text if len(text) <= QUOTE_LIMIT else text[:QUOTE_LIMIT] + "…"
+
+
+def target_record(text: str) -> dict[str, object]:
+    """A target for an audit payload: quoted (``shown``), and when cut, the length and
+    the SHA-256 of the whole, so the record identifies it without holding all of it."""
+    if len(text) <= QUOTE_LIMIT:
+        return {"target": text}
+    import hashlib
+
+    return {"target": shown(text), "target_length": len(text),
+            "target_sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
+
+
 def parse_target(text: str, *, resolver: Resolver | None = None) -> Target:
     raw = text
     text = text.strip()
@@ -88,14 +109,16 @@ def parse_target(text: str, *, resolver: Resolver | None = None) -> Target:
         raise TargetError(_("empty target"))
     if text.startswith("-"):
         raise TargetError(
-            _("{t!r} starts with '-': a target cannot be a command-line option").format(t=raw)
+            _("{t!r} starts with '-': a target cannot be a command-line option").format(
+                t=shown(raw))
         )
     if len(text) > 253:
         raise TargetError(_("target is longer than 253 characters"))
     if not _ALLOWED.match(text):
         bad = next(ch for ch in text if not _ALLOWED.match(ch))
         raise TargetError(
-            _("{t!r} contains {ch!r}, which is not allowed in a target").format(t=raw, ch=bad)
+            _("{t!r} contains {ch!r}, which is not allowed in a target").format(
+                t=shown(raw), ch=bad)
         )
     if ":" in text:
         return _parse_ipv6(text)
@@ -122,9 +145,9 @@ def strict_ipv4(text: str) -> ipaddress.IPv4Address:
             _(
                 "{t!r} is a legacy numeric form (integer, octal, hex or short) that the "
                 "system reads as {addr}; write the address in dotted decimal: {addr}"
-            ).format(t=text, addr=legacy)
+            ).format(t=shown(text), addr=legacy)
         )
-    raise TargetError(_("{t!r} is not a valid IPv4 address").format(t=text))
+    raise TargetError(_("{t!r} is not a valid IPv4 address").format(t=shown(text)))
 
 
 def _legacy_ipv4(text: str) -> str | None:
@@ -144,7 +167,7 @@ def _check_ipv6_address(address: ipaddress.IPv6Address, text: str) -> None:
                 _(
                     "{t!r} embeds IPv4 host {inner} ({label} IPv6 address); "
                     "use the IPv4 address under a scope that authorises it"
-                ).format(t=text, label=label, inner=inner)
+                ).format(t=shown(text), label=label, inner=inner)
             )
 
 
@@ -169,7 +192,7 @@ def _parse_ipv6(text: str) -> Target:
                 if net.overlaps(bad):
                     raise TargetError(
                         _("{t!r} overlaps {bad}, where {label} addresses reach IPv4 hosts; "
-                          "refused").format(t=text, bad=bad, label=label)
+                          "refused").format(t=shown(text), bad=bad, label=label)
                     )
             return Target(text, TargetKind.network, netaddr.IPSet([str(net)]))
         address = ipaddress.IPv6Address(text)
@@ -177,7 +200,7 @@ def _parse_ipv6(text: str) -> Target:
         if isinstance(exc, TargetError):
             raise
         raise TargetError(_("{t!r} is not a valid IPv6 address or network ({err})").format(
-            t=text, err=exc)) from exc
+            t=shown(text), err=exc)) from exc
     _check_ipv6_address(address, text)
     return Target(text, TargetKind.address, netaddr.IPSet([str(address)]))
 
@@ -185,12 +208,12 @@ def _parse_ipv6(text: str) -> Target:
 def _parse_ipv4_cidr(text: str) -> Target:
     host, _sep, prefix = text.partition("/")
     if not re.fullmatch(r"\d{1,2}", prefix) or int(prefix) > 32:
-        raise TargetError(_("{t!r}: the prefix length must be 0-32").format(t=text))
+        raise TargetError(_("{t!r}: the prefix length must be 0-32").format(t=shown(text)))
     last_label = host.rsplit(".", 1)[-1]
     if not _NUMERIC_LABEL.match(last_label):
         raise TargetError(
             _("{t!r}: a hostname with a prefix length is not accepted; "
-              "give the network as an address, e.g. 127.0.1.0/24").format(t=text)
+              "give the network as an address, e.g. 127.0.1.0/24").format(t=shown(text))
         )
     address = strict_ipv4(host)
     net = ipaddress.IPv4Network(f"{address}/{prefix}", strict=False)
@@ -207,12 +230,12 @@ def _octet_values(spec: str, text: str) -> list[tuple[int, int]]:
             if len(number) > 1 and number.startswith("0"):
                 raise TargetError(
                     _("{t!r}: octet {n!r} has a leading zero (octal to some tools); "
-                      "write it without").format(t=text, n=number)
+                      "write it without").format(t=shown(text), n=number)
                 )
         lo, hi = int(lo_s), int(hi_s or lo_s)
         if lo > 255 or hi > 255 or lo > hi:
             raise TargetError(_("{t!r}: octet range {p!r} is not within 0-255").format(
-                t=text, p=part))
+                t=shown(text), p=part))
         spans.append((lo, hi))
     return spans
 
@@ -222,7 +245,7 @@ def _parse_range(text: str) -> Target:
     if len(specs) != 4 or not all(_OCTET_SPEC.match(s) for s in specs):
         raise TargetError(
             _("{t!r} is not an nmap-style IPv4 range (four octets, each N, N-M, * or a "
-              "comma list)").format(t=text)
+              "comma list)").format(t=shown(text))
         )
     octets = [_octet_values(s, text) for s in specs]
     total = 1
@@ -231,7 +254,7 @@ def _parse_range(text: str) -> Target:
     if total > MAX_RANGE_ADDRESSES:
         raise TargetError(
             _("{t!r} expands to {n} addresses; ranges are limited to {max}: use a CIDR").format(
-                t=text, n=total, max=MAX_RANGE_ADDRESSES)
+                t=shown(text), n=total, max=MAX_RANGE_ADDRESSES)
         )
     ipset = netaddr.IPSet()
     heads = [
@@ -247,17 +270,19 @@ def _parse_hostname(text: str, resolver: Resolver) -> Target:
     name = text.rstrip(".")
     labels = name.split(".")
     if not all(_HOST_LABEL.match(label) for label in labels):
-        raise TargetError(_("{t!r} is neither an address nor a valid hostname").format(t=text))
+        raise TargetError(_("{t!r} is neither an address nor a valid hostname").format(
+            t=shown(text)))
     try:
         answers = list(resolver(name))
     except TargetError:
         raise
     except OSError as exc:
         raise TargetError(
-            _("cannot resolve {t!r}: {err}; give the address instead").format(t=text, err=exc)
+            _("cannot resolve {t!r}: {err}; give the address instead").format(
+                t=shown(text), err=exc)
         ) from exc
     if not answers:
-        raise TargetError(_("{t!r} resolves to no address").format(t=text))
+        raise TargetError(_("{t!r} resolves to no address").format(t=shown(text)))
     ipset = netaddr.IPSet()
     resolved = []
     for answer in answers:
@@ -299,7 +324,7 @@ def parse_scope_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Netw
     text = str(text).strip()
     if not _ALLOWED.match(text) or re.search(r"[*,]", text) or "-" in text:
         raise TargetError(
-            _("{t!r} is not a CIDR or an address (write ranges as CIDRs)").format(t=text))
+            _("{t!r} is not a CIDR or an address (write ranges as CIDRs)").format(t=shown(text)))
     host, sep, prefix = text.partition("/")
     is_v6 = ":" in host
     if not is_v6:
@@ -307,21 +332,23 @@ def parse_scope_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Netw
     top = 128 if is_v6 else 32
     if sep and (not re.fullmatch(r"\d{1,3}", prefix) or int(prefix) > top):
         raise TargetError(
-            _("{t!r}: the prefix length must be 0-{top}").format(t=text, top=top))
+            _("{t!r}: the prefix length must be 0-{top}").format(t=shown(text), top=top))
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         if "has host bits set" in str(exc):
             loose = ipaddress.ip_network(text, strict=False)
             raise TargetError(
-                _("{t!r} has host bits set; did you mean {net}?").format(t=text, net=loose)
+                _("{t!r} has host bits set; did you mean {net}?").format(t=shown(text), net=loose)
             ) from exc
-        raise TargetError(_("{t!r} is not a valid CIDR ({err})").format(t=text, err=exc)) from exc
+        raise TargetError(_("{t!r} is not a valid CIDR ({err})").format(
+            t=shown(text), err=exc)) from exc
     if isinstance(net, ipaddress.IPv6Network):
         parse_target(str(net))  # refuses ranges that embed IPv4 hosts
     minimum = MIN_SCOPE_PREFIX[net.version]
     if net.prefixlen < minimum:
         raise TargetError(
-            _("{t!r} is wider than /{min}; authorise narrower ranges").format(t=text, min=minimum)
+            _("{t!r} is wider than /{min}; authorise narrower ranges").format(
+                t=shown(text), min=minimum)
         )
     return net

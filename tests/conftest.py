@@ -2,13 +2,16 @@
 
 PostgreSQL tests need ``GARRISON_TEST_PG``: a URL of a role that may create
 databases, e.g. ``postgresql+psycopg://garrison:garrison@127.0.0.1/postgres``.
-Each test gets a fresh database cloned from a migrated template. Without the
-variable those tests skip with the reason shown; with ``GARRISON_TEST_REQUIRE_PG=1``
-(set by ``.ci/run``) a missing or unreachable server fails the run instead.
+``make test`` runs pytest through ``tests/pgcluster.py``, which starts a throwaway
+server and sets it (``.ci/run`` sets it to the system's server). Each test gets a fresh
+database cloned from a migrated template. Without a server those tests are left out,
+with the reason in one line at the start and the end of the run; with
+``GARRISON_TEST_REQUIRE_PG=1`` a missing or unreachable server stops the run instead.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -72,25 +75,87 @@ def _sqlite_settings(tmp_path: Path, template: Path) -> Settings:
 # ------------------------------------------------------------------ PostgreSQL
 
 
+# Whether the PostgreSQL tests can run is decided once, at collection. Without a server
+# they are left out (deselected) and the run says why in one line, in the header and at
+# the end, instead of one "SKIPPED" line per test; with GARRISON_TEST_REQUIRE_PG=1 (set
+# by tests/pgcluster.py and .ci/run) the run stops at once instead.
+
+PG_SKIP_ENV = "GARRISON_TEST_PG_SKIP"
+"""Why tests/pgcluster.py could not start a server (it sets this and leaves PG_ENV unset)."""
+_PG_NOTE = pytest.StashKey[str]()
+
+
 def _require_pg() -> bool:
     return os.environ.get("GARRISON_TEST_REQUIRE_PG") == "1"
 
 
-@pytest.fixture(scope="session")
-def _pg_admin() -> Iterator[sa.Engine]:
+def _masked(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return "(a URL SQLAlchemy cannot read)"
+
+
+@functools.cache
+def _pg_problem() -> str | None:
+    """Why the PostgreSQL tests cannot run here; None when the server answers."""
     url = os.environ.get(PG_ENV)
     if not url:
-        if _require_pg():
-            pytest.fail(f"{PG_ENV} is not set but GARRISON_TEST_REQUIRE_PG=1")
-        pytest.skip(f"{PG_ENV} not set: PostgreSQL store tests skipped (.ci/run sets it)")
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        return os.environ.get(PG_SKIP_ENV) or (
+            f"{PG_ENV} is not set (`make test` starts a throwaway server: docs/storage.md)")
     try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 10})
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
+        engine.dispose()
+    except (sa.exc.SQLAlchemyError, ValueError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"PostgreSQL at {PG_ENV}={_masked(url)} is unreachable: {detail}"
+    return None
+
+
+def _needs_pg(item: pytest.Item) -> bool:
+    return (item.get_closest_marker("pg") is not None
+            or "_pg_admin" in getattr(item, "fixturenames", ()))
+
+
+def pytest_report_header() -> str:
+    url = os.environ.get(PG_ENV)
+    return f"PostgreSQL: {_masked(url)}" if url else (
+        f"PostgreSQL: none: {os.environ.get(PG_SKIP_ENV) or f'{PG_ENV} is not set'}")
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m: count only the tests chosen
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    needing = [item for item in items if _needs_pg(item)]
+    problem = _pg_problem() if needing else None
+    if problem is None:
+        return
+    if _require_pg():
+        pytest.exit(f"GARRISON_TEST_REQUIRE_PG=1 but {problem}",
+                    returncode=pytest.ExitCode.USAGE_ERROR)
+    config.hook.pytest_deselected(items=needing)
+    left_out = set(map(id, needing))
+    items[:] = [item for item in items if id(item) not in left_out]
+    noun = "test" if len(needing) == 1 else "tests"
+    config.stash[_PG_NOTE] = f"{len(needing)} PostgreSQL {noun} left out: {problem}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    note = config.stash.get(_PG_NOTE, None)
+    if note:
+        terminalreporter.write_line(note, yellow=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def _pg_admin() -> Iterator[sa.Engine]:
+    problem = _pg_problem()
+    if problem is not None:  # only for a test the collection did not recognise as one
         if _require_pg():
-            pytest.fail(f"PostgreSQL at {PG_ENV} is unreachable: {exc.orig}")
-        pytest.skip(f"PostgreSQL at {PG_ENV} is unreachable: {exc.orig}")
+            pytest.fail(problem)
+        pytest.skip(problem)
+    engine = sa.create_engine(os.environ[PG_ENV], isolation_level="AUTOCOMMIT")
     yield engine
     engine.dispose()
 

@@ -10,6 +10,7 @@ CLI, in worker threads.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -75,7 +76,22 @@ class GarrisonApp(App[None]):
         return self.settings.now()
 
     def on_mount(self) -> None:
+        from garrison.dblock import on_lock_wait
+
+        on_lock_wait(self._lock_wait_notice)  # a write waiting for the database says so
         self.switch_mode(self.first_screen)
+
+    def on_unmount(self) -> None:
+        from garrison.dblock import on_lock_wait
+
+        on_lock_wait(None)
+
+    def _lock_wait_notice(self, note: str) -> None:
+        """Called from a worker thread while its write waits for another writer."""
+        if threading.current_thread() is threading.main_thread():
+            self.notify(note, severity="warning", markup=False)
+        else:
+            self.call_from_thread(self.notify, note, severity="warning", markup=False)
 
     def action_focus_filter(self) -> None:
         if isinstance(self.screen, GarrisonScreen):

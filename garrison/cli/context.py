@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from garrison.errors import ConfigError
 from garrison.i18n import _
 
 if TYPE_CHECKING:
@@ -28,21 +27,14 @@ class CliState:
 
     @property
     def settings(self) -> Settings:
+        """Built and checked on first use; a bad setting raises ``SettingsError`` (exit 2)
+        naming ``--db``, ``--actor`` or the ``GARRISON_*`` variable."""
         if self._settings is None:
-            from pydantic import ValidationError
-
             from garrison.settings import Settings
 
             overrides: dict[str, Any] = {
                 k: v for k, v in (("db", self.db), ("actor", self.actor)) if v}
-            try:
-                self._settings = Settings(**overrides)
-            except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                raise ConfigError(
-                    str(first["msg"]).removeprefix("Value error, "),
-                    hint=_("Check --db/--actor and the GARRISON_* environment variables."),
-                ) from exc
+            self._settings = Settings(**overrides)
         return self._settings
 
 
@@ -53,12 +45,14 @@ def state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
-def open_db(ctx: typer.Context) -> Settings:
-    """Settings for a command that uses the database, with the schema checked."""
+def open_db(ctx: typer.Context, *, create: bool = False) -> Settings:
+    """Settings for a command that uses the database, with the schema checked. Only a
+    command that loads data (``create``) makes a new SQLite file; any other says there is
+    no database there."""
     from garrison.db import display_url, ensure_schema
 
     settings = state(ctx).settings
-    if ensure_schema(settings):
+    if ensure_schema(settings, create=create):
         err_console().print(
             _("[dim]Initialised a new Garrison database at {url}[/dim]").format(
                 url=display_url(settings.db))
@@ -73,8 +67,14 @@ def console() -> Console:
 
     from rich.console import Console
 
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
+    width = None if sys.stdout.isatty() else _columns(os.environ.get("COLUMNS", ""))
     return Console(highlight=False, width=width)
+
+
+def _columns(value: str) -> int:
+    """``COLUMNS`` as a width; anything but a positive number means the default, 160 (it is
+    the terminal's variable, not Garrison's, so a stray value is no error)."""
+    return int(value) if value.isdigit() and int(value) > 0 else 160
 
 
 def err_console() -> Console:

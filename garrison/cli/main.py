@@ -92,7 +92,7 @@ def demo(
     from garrison.demo import load_demo
     from garrison.org.queries import org_tree
 
-    settings = open_db(ctx)
+    settings = open_db(ctx, create=True)
     with write_session(settings) as session:
         plan = load_demo(session, actor=settings.actor, now=settings.now(), force=force)
     with read_session(settings) as session:
@@ -121,6 +121,9 @@ def _demo_steps() -> list[Callable[[Settings, Console], None]]:
 
 def main() -> None:
     """Console-script entry point: user errors become one clear message, no traceback."""
+    from garrison.dblock import on_lock_wait
+
+    on_lock_wait(lambda note: err_console().print(f"[dim]{_escape(note)}[/dim]"))
     try:
         app(prog_name="garrison")
     except GarrisonError as exc:
@@ -138,6 +141,27 @@ def main() -> None:
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM inside sigterm_interrupts()
         err_console().print(_("interrupted"))
         sys.exit(getattr(exc, "exit_code", 130))
+    except SystemExit as exc:
+        # Typer turns an interrupt inside a command into exit 130 itself; a SIGTERM
+        # (garrison.signals.Terminated) must still end with 143, and say so.
+        interrupt = _interrupt_behind(exc)
+        if interrupt is None:
+            raise
+        err_console().print(_("interrupted"))
+        sys.exit(getattr(interrupt, "exit_code", 130))
+
+
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM that an exit was raised for, if it was."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ if current.__cause__ is not None else (
+            None if current.__suppress_context__ else current.__context__)
+    return None
 
 
 def _escape(text: str) -> str:

@@ -32,7 +32,7 @@ def import_(
     from garrison.org.service import import_org
 
     doc = load_org_file(file)  # all file problems are reported before the database is opened
-    settings = open_db(ctx)
+    settings = open_db(ctx, create=True)
     with write_session(settings) as session:
         plan = import_org(session, doc, actor=settings.actor, now=settings.now(),
                           dry_run=dry_run)

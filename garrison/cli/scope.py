@@ -58,12 +58,17 @@ def check(
     from rich.markup import escape
 
     from garrison.db import write_session
-    from garrison.scope import check_targets
+    from garrison.errors import DatabaseBusy
+    from garrison.scope import check_targets, guard_busy
 
     settings = open_db(ctx)
-    with write_session(settings) as session:
-        verdicts = check_targets(session, unit_code=unit, targets=targets, actor=settings.actor,
-                                 now=settings.now(), today=settings.today())
+    try:
+        with write_session(settings) as session:
+            verdicts = check_targets(session, unit_code=unit, targets=targets,
+                                     actor=settings.actor, now=settings.now(),
+                                     today=settings.today())
+    except DatabaseBusy as exc:
+        raise guard_busy(exc) from exc
     refused = [v for v in verdicts if not v.allowed]
     if as_json:
         print_json([v.as_json() for v in verdicts])

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from garrison import audit, db
-from garrison.errors import ConfigError, SchemaError
+from garrison.errors import ConfigError, NoDatabase, SchemaError
 from garrison.migrations import head_revision
 from garrison.models import metadata
 from garrison.settings import Settings
@@ -31,10 +31,15 @@ def test_migrations_build_exactly_the_models(settings: Settings) -> None:
 
 def test_empty_database_is_initialised_on_first_use(tmp_path: Path) -> None:
     settings = Settings(db=f"sqlite:///{tmp_path / 'new' / 'g.db'}", actor="t")
-    assert db.schema_state(settings).empty
-    assert db.ensure_schema(settings) is True
+    with pytest.raises(NoDatabase):  # a reading command creates nothing
+        db.ensure_schema(settings)
+    assert not (tmp_path / "new").exists()
+    assert db.ensure_schema(settings, create=True) is True  # init, demo, org import
     assert db.schema_state(settings).up_to_date
     assert db.ensure_schema(settings) is False
+    empty = tmp_path / "empty.db"
+    empty.touch()  # an existing empty file is a new database: initialised on first use
+    assert db.ensure_schema(Settings(db=f"sqlite:///{empty}", actor="t")) is True
 
 
 def test_empty_postgres_database_is_initialised(empty_pg_url: str) -> None:
@@ -52,7 +57,7 @@ def test_schema_behind_is_refused_then_upgraded_keeping_the_data(empty_db_url: s
     from garrison.migrations import alembic_config
 
     settings = Settings(db=empty_db_url, actor="t")
-    with db.get_engine(settings).begin() as conn:
+    with db.get_engine(settings, create=True).begin() as conn:
         command.upgrade(alembic_config(conn), "0001_initial")
         conn.execute(sa.text(
             "INSERT INTO unit (code, name, level, officer_name, created_at, updated_at) "
@@ -92,9 +97,12 @@ def test_foreign_database_is_refused(tmp_path: Path) -> None:
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_settings: Settings) -> None:
+    """SQLite's own busy wait is short: the long, visible wait is garrison.dblock's."""
+    from garrison.dblock import SQLITE_BUSY_MS
+
     with db.get_engine(sqlite_settings).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_MS
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
@@ -148,7 +156,8 @@ def test_unusable_sqlite_directory_is_reported(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(ConfigError) as err:
-        db.get_engine(Settings(db=f"sqlite:///{blocker / 'sub' / 'g.db'}", actor="t"))
+        db.get_engine(Settings(db=f"sqlite:///{blocker / 'sub' / 'g.db'}", actor="t"),
+                      create=True)
     assert err.value.message == (f"cannot create the database directory {blocker / 'sub'}: "
                                  "Not a directory")
 

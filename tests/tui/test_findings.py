@@ -275,3 +275,35 @@ async def test_chinese_text_lines_up_in_the_table(tui_db: Settings) -> None:
     assert any(cell_len(ln) != len(ln) for ln in lines)  # some titles are Chinese
     assert len(starts) == 1, starts
     assert any("门户网站存在SQL注入" in ln for ln in lines)  # measured: not cut to the header
+
+
+async def test_a_busy_database_keeps_the_note_and_retries(tui_db: Settings) -> None:
+    """Another writer holds the database: the note is not lost, the app does not crash,
+    the prompt comes back with the text, and confirming again saves it."""
+    from tests.garrison.test_busy import write_lock_held
+
+    settings = tui_db.model_copy(update={"lock_wait": 1.0})
+    app = GarrisonApp(settings, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        target = ids(app)[0]
+        with write_lock_held(tui_db, 30.0):
+            await pilot.press("n")
+            await pilot.pause()
+            app.screen.query_one("#answer", Input).value = "已联系供应商，等待补丁"
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, TextPrompt)  # asked again ...
+            assert app.screen.query_one("#answer", Input).value == "已联系供应商，等待补丁"
+            warnings = [n.message for n in app._notifications if n.severity == "warning"]
+            assert any(m.startswith("the database is busy") and "What you entered is kept"
+                       in m for m in warnings), warnings
+        await pilot.press("enter")  # the other writer is gone: confirm again
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, FindingsScreen)
+    with read_session(tui_db) as session:
+        notes = [e.note for e in finding_detail(session, target, now=NOW).events]
+    assert notes.count("已联系供应商，等待补丁") == 1

@@ -38,7 +38,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from expert_pool.filters import ExpertFilter
-from garrison.errors import GarrisonError
+from garrison.errors import DatabaseBusy, GarrisonError
 from garrison.i18n import _
 from garrison.vocab import AssignmentRole
 from tui.screens.base import GarrisonScreen, PaletteCommand
@@ -504,6 +504,12 @@ class ExpertsScreen(GarrisonScreen):
                 message = _("{name} is now {role} on finding #{f} (assignment #{a}).").format(
                     name=self.names.get(expert_id, f"#{expert_id}"), role=role.value,
                     f=finding_id, a=done.id)
+        except DatabaseBusy as exc:
+            self.app.call_from_thread(
+                self.notify, _("{why}. Choose the role again to retry.").format(why=exc.message),
+                title=_("Database busy"), severity="warning", timeout=12, markup=False)
+            self.app.call_from_thread(self.ask_role, expert_id, finding_id)
+            return
         except GarrisonError as exc:
             self.app.call_from_thread(self.notify, str(exc), title=_("Refused"),
                                       severity="error", timeout=10, markup=False)

@@ -28,7 +28,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
-from garrison.errors import GarrisonError
+from garrison.errors import DatabaseBusy, GarrisonError
 from garrison.findings.listing import FindingFilter, FindingRow, is_overdue
 from garrison.i18n import _
 from garrison.vocab import FindingStatus, Severity
@@ -389,15 +389,19 @@ class FindingsScreen(GarrisonScreen):
             return
         current = self.rows[finding_id].status if finding_id in self.rows else (
             FindingStatus.open)
+        self._ask_status(finding_id, current, None)
 
+    def _ask_status(self, finding_id: int, current: FindingStatus,
+                    initial: StatusChange | None) -> None:
         def done(change: StatusChange | None) -> None:
             if change is not None:
-                self.write_status(finding_id, change)
+                self.write_status(finding_id, change, current)
 
-        self.app.push_screen(StatusPrompt(finding_id, current), done)
+        self.app.push_screen(StatusPrompt(finding_id, current, initial), done)
 
     @work(thread=True, group="write")
-    def write_status(self, finding_id: int, change: StatusChange) -> None:
+    def write_status(self, finding_id: int, change: StatusChange,
+                     current: FindingStatus) -> None:
         from garrison.findings.lifecycle import set_status
         from garrison.findings.sla import settings_policy
 
@@ -409,15 +413,25 @@ class FindingsScreen(GarrisonScreen):
                        max_acceptance_days=self.settings.accepted_risk_max_days)
             return _("Finding #{id} is now {s}.").format(id=finding_id, s=change.status.value)
 
-        self._write(act)
+        self._write(act, again=lambda: self._ask_status(finding_id, current, change))
 
-    def _write(self, act: Any) -> None:
-        """Run ``act(session)`` in one transaction; say what happened or why not."""
+    def _write(self, act: Any, *, again: Any = None) -> None:
+        """Run ``act(session)`` in one transaction; say what happened or why not. When the
+        database stays busy, nothing was saved: the prompt opens again with what the user
+        entered (``again``), so a retry is one keypress and nothing typed is lost."""
         from garrison.db import write_session
 
         try:
             with write_session(self.settings) as session:
                 message = act(session)
+        except DatabaseBusy as exc:
+            self.app.call_from_thread(
+                self.notify, _("{why}. What you entered is kept: confirm again to retry.")
+                .format(why=exc.message), title=_("Database busy"), severity="warning",
+                timeout=12, markup=False)
+            if again is not None:
+                self.app.call_from_thread(again)
+            return
         except GarrisonError as exc:
             self.app.call_from_thread(self.notify, str(exc), title=_("Refused"),
                                       severity="error", timeout=8)
@@ -429,14 +443,16 @@ class FindingsScreen(GarrisonScreen):
         finding_id = self._need_selection()
         if finding_id is None:
             return
-        current = self.rows[finding_id].owner if finding_id in self.rows else ""
+        self._ask_owner(finding_id, self.rows[finding_id].owner if finding_id in self.rows
+                        else "")
 
+    def _ask_owner(self, finding_id: int, value: str) -> None:
         def done(owner: str | None) -> None:
             if owner:
                 self.write_owner(finding_id, owner)
 
         self.app.push_screen(TextPrompt(_("New owner of finding #{id}:").format(id=finding_id),
-                                        value=current), done)
+                                        value=value), done)
 
     @work(thread=True, group="write")
     def write_owner(self, finding_id: int, owner: str) -> None:
@@ -447,19 +463,20 @@ class FindingsScreen(GarrisonScreen):
                    now=self.garrison.now())
             return _("Finding #{id} now belongs to {o}.").format(id=finding_id, o=owner)
 
-        self._write(act)
+        self._write(act, again=lambda: self._ask_owner(finding_id, owner))
 
     def action_note(self) -> None:
         finding_id = self._need_selection()
-        if finding_id is None:
-            return
+        if finding_id is not None:
+            self._ask_note(finding_id, "")
 
+    def _ask_note(self, finding_id: int, value: str) -> None:
         def done(text: str | None) -> None:
             if text:
                 self.write_note(finding_id, text)
 
-        self.app.push_screen(TextPrompt(_("Note on finding #{id}:").format(id=finding_id)),
-                             done)
+        self.app.push_screen(TextPrompt(_("Note on finding #{id}:").format(id=finding_id),
+                                        value=value), done)
 
     @work(thread=True, group="write")
     def write_note(self, finding_id: int, text: str) -> None:
@@ -470,18 +487,20 @@ class FindingsScreen(GarrisonScreen):
                      now=self.garrison.now())
             return _("Note added to finding #{id}.").format(id=finding_id)
 
-        self._write(act)
+        self._write(act, again=lambda: self._ask_note(finding_id, text))
 
     def action_export(self) -> None:
-        described = ", ".join(f"{k}={v}" for k, v in self.filter.describe().items()) or _(
-            "everything")
+        self._ask_export(replace(self.filter), None)
+
+    def _ask_export(self, f: FindingFilter, initial: tuple[str, Any] | None) -> None:
+        described = ", ".join(f"{k}={v}" for k, v in f.describe().items()) or _("everything")
 
         def done(answer: Any) -> None:
             if answer is not None:
                 fmt, path = answer
-                self.write_export(replace(self.filter), fmt, path)
+                self.write_export(f, fmt, path)
 
-        self.app.push_screen(ExportPrompt(described), done)
+        self.app.push_screen(ExportPrompt(described, initial), done)
 
     @work(thread=True, group="write")
     def write_export(self, f: FindingFilter, fmt: str, path: Any) -> None:
@@ -494,4 +513,4 @@ class FindingsScreen(GarrisonScreen):
             return _("Wrote {n} findings to {p} (manifest beside it).").format(
                 n=result.rows, p=result.path)
 
-        self._write(act)
+        self._write(act, again=lambda: self._ask_export(f, (fmt, path)))

@@ -34,7 +34,7 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
-from garrison.errors import GarrisonError
+from garrison.errors import DatabaseBusy, GarrisonError
 from garrison.i18n import _
 from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.widgets.table import MeasuredTable
@@ -472,6 +472,12 @@ class DrillConsole(GarrisonScreen):
                                               actor=self.settings.actor,
                                               now=self.settings.now())
                 at = event.drill_at
+        except DatabaseBusy as exc:  # the form keeps what was typed
+            self.app.call_from_thread(
+                self.notify, _("{why}. The form keeps your entry: record it again to retry.")
+                .format(why=exc.message), title=_("Database busy"), severity="warning",
+                timeout=12, markup=False)
+            return
         except GarrisonError as exc:
             self.app.call_from_thread(self.notify, str(exc), title=_("Refused"),
                                       severity="error", timeout=8, markup=False)

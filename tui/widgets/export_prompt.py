@@ -19,16 +19,19 @@ from garrison.i18n import _
 class ExportPrompt(ModalScreen[tuple[str, Path] | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", _("Cancel"))]
 
-    def __init__(self, describe: str) -> None:
+    def __init__(self, describe: str, initial: tuple[str, Path] | None = None) -> None:
         super().__init__()
         self.describe = describe
+        self.initial = initial
+        """The format and path entered before (the database was busy)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="prompt"):
             yield Label(_("Export the findings that match: {f}").format(f=self.describe))
-            yield Select([(name, name) for name in FORMATS], value="csv", allow_blank=False,
+            fmt, path = self.initial or ("csv", Path.cwd() / "findings.csv")
+            yield Select([(name, name) for name in FORMATS], value=fmt, allow_blank=False,
                          id="format")
-            yield Input(value=str(Path.cwd() / "findings.csv"), id="path")
+            yield Input(value=str(path), id="path")
             with Horizontal(classes="buttons"):
                 yield Button(_("Export"), variant="primary", id="ok")
                 yield Button(_("Cancel"), id="cancel")

@@ -32,10 +32,13 @@ class StatusPrompt(ModalScreen[StatusChange | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", _("Cancel"))]
 
-    def __init__(self, finding_id: int, current: FindingStatus) -> None:
+    def __init__(self, finding_id: int, current: FindingStatus,
+                 initial: StatusChange | None = None) -> None:
         super().__init__()
         self.finding_id = finding_id
         self.current = current
+        self.initial = initial
+        """What the user entered before (the database was busy): shown again as it was."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="prompt"):
@@ -53,6 +56,13 @@ class StatusPrompt(ModalScreen[StatusChange | None]):
 
     def on_mount(self) -> None:
         self.query_one("#status", Select).focus()
+        if self.initial is not None:
+            change = self.initial
+            self.query_one("#status", Select).value = change.status
+            self.query_one("#reason", Input).value = change.reason or ""
+            self.query_one("#approver", Input).value = change.approver or ""
+            self.query_one("#until", Input).value = change.until.isoformat() \
+                if change.until else ""
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
