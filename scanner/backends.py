@@ -75,9 +75,10 @@ class NmapScanner(PortScanner):
     def scan(self, targets: Sequence[str], arguments: Sequence[str], *,
              timeout: float | None = None) -> bytes:
         argv = self.command(targets, arguments)
-        # Own session: a terminal Ctrl-C reaches us, and we stop nmap ourselves.
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        # Own session: a terminal Ctrl-C reaches us, and we stop nmap ourselves. If we die
+        # without a chance to (kill -9, OOM), the kernel kills nmap: see _dies_with_us.
+        proc = subprocess.Popen(_dies_with_us(argv), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
         with self._lock:
             self._running.add(proc)
         try:
@@ -102,6 +103,20 @@ class NmapScanner(PortScanner):
             running = list(self._running)
         for proc in running:
             _stop(proc)
+
+
+def _dies_with_us(argv: list[str]) -> list[str]:
+    """Run ``argv`` so that it is killed when Garrison dies, however it dies.
+
+    ``setpriv --pdeathsig KILL`` (util-linux) sets PR_SET_PDEATHSIG, then execs nmap:
+    when the thread that started it ends -- Garrison killed with SIGKILL included -- the
+    kernel sends nmap SIGKILL, so no scan runs on orphaned. (``preexec_fn`` could set it
+    too, but is unsafe in a process with threads, and scans run in worker threads.)
+    Without setpriv nmap runs as before; a clean stop still stops it (``stop``)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return argv
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv]
 
 
 def nmap_command(path: str, targets: Sequence[str], arguments: Sequence[str]) -> list[str]:

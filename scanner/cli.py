@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import enum
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from garrison.cli.context import console, err_console, open_db, print_json
-from garrison.i18n import _
+from garrison.i18n import _, ngettext
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from garrison.settings import Settings
+    from scanner.importer import ImportReport
     from scanner.scan import ScanPlan, ScanReport
+    from scanner.settings import ScannerSettings
 
 scan_app = typer.Typer(help=_("Scope-guarded scans, nmap XML import, the run history."),
                        no_args_is_help=True)
 assets_app = typer.Typer(help=_("The inventory: assets and services found by scans."),
                          no_args_is_help=True)
+
+class Technique(enum.StrEnum):
+    syn = "syn"
+    connect = "connect"
+
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))]
 UnitOpt = Annotated[str, typer.Option("--unit", "-u", show_default=False,
@@ -44,49 +55,57 @@ def run(
         "Addresses per nmap run; each batch is stored when it finishes."))] = None,
     parallel: Annotated[int | None, typer.Option("--parallel", min=1, max=8, help=_(
         "nmap runs at a time (default 2); a rate cap is shared between them."))] = None,
+    technique: Annotated[Technique | None, typer.Option(
+        "--technique", help=_("Force SYN (raw packets: needs CAP_NET_RAW) or connect scans. "
+                              "Default: SYN when the process holds CAP_NET_RAW, connect "
+                              "otherwise."))] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help=_(
         "Print the exact commands and targets; send nothing."))] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Scan a unit's authorised addresses and update the inventory, changes and findings."""
     from scanner.scan import ScanRequest, plan_scan
+    from scanner.settings import ScannerSettings
 
+    ss = ScannerSettings()  # a bad GARRISON_* stops here: nothing written, nothing sent
     settings = open_db(ctx)
     request = ScanRequest(unit=unit, targets=target or None, profile=profile, rate=rate,
-                          resolve=resolve, batch_size=batch_size, parallel=parallel)
-    plan = plan_scan(settings, request)
+                          resolve=resolve, batch_size=batch_size, parallel=parallel,
+                          technique=technique.value if technique else None)
+    plan = plan_scan(settings, request, ss)
     if dry_run:
-        _render_dry_run(plan, as_json)
+        _render_dry_run(plan, ss.nmap, as_json)
         return
     if not as_json:
         err_console().print(_("[bold]{technique}[/bold] scan of {n} addresses in {b} batch(es), "
                               "{k} at a time, profile {p}{why}").format(
             technique=plan.technique, n=plan.size, b=len(plan.batches), p=plan.profile.name,
             k=plan.parallel,
-            why=_(" (running as root)") if plan.privileged else
-            _(" (not root: SYN scans need raw sockets, so nmap connects)")))
-    report = _run_with_progress(settings, plan, quiet=as_json)
+            why=_(" (raw packets: this process holds CAP_NET_RAW)") if plan.privileged else
+            _(" (no raw packets: without CAP_NET_RAW, nmap connects)")))
+    report = _run_with_progress(settings, plan, ss, quiet=as_json)
     if as_json:
         print_json(_report_json(report))
     else:
         _render_report(report)
 
 
-def _run_with_progress(settings: Settings, plan: ScanPlan, *, quiet: bool) -> ScanReport:
+def _run_with_progress(settings: Settings, plan: ScanPlan, ss: ScannerSettings, *,
+                       quiet: bool) -> ScanReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from scanner.scan import run_scan as _run
 
     if quiet:
-        return _run(settings, plan)
+        return _run(settings, plan, scanner_settings=ss)
     err = err_console()
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                   disable=not err.is_terminal) as bar:
         task = bar.add_task(_("hosts"), total=plan.size)
         try:
-            return _run(settings, plan, progress=lambda done, _total: bar.update(task,
-                                                                                  completed=done))
+            return _run(settings, plan, scanner_settings=ss,
+                        progress=lambda done, _total: bar.update(task, completed=done))
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (garrison.signals)
             bar.stop()
             err_console().print(_("interrupted: the run is marked interrupted; batches already "
@@ -94,14 +113,12 @@ def _run_with_progress(settings: Settings, plan: ScanPlan, *, quiet: bool) -> Sc
             raise typer.Exit(getattr(exc, "exit_code", 130)) from None
 
 
-def _render_dry_run(plan: ScanPlan, as_json: bool) -> None:
+def _render_dry_run(plan: ScanPlan, nmap: str, as_json: bool) -> None:
     import shlex
     import shutil
 
     from scanner.backends import nmap_command
-    from scanner.settings import ScannerSettings
 
-    nmap = ScannerSettings().nmap
     path = shutil.which(nmap) or nmap
     commands = [
         ["scapy-discovery", *batch.targets] if plan.profile.discovery and plan.privileged
@@ -159,35 +176,77 @@ def import_(
     unit: UnitOpt,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest nmap XML produced elsewhere; hosts outside the unit's scopes are skipped."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
-
+    """Ingest nmap XML produced elsewhere, as of the time it was scanned; hosts outside the
+    unit's scopes are counted and skipped. The whole file is checked before anything is
+    stored."""
     from scanner.importer import import_xml
+    from scanner.settings import ScannerSettings
 
+    ss = ScannerSettings()  # a bad GARRISON_* stops here, before anything is written
     settings = open_db(ctx)
     if as_json:
-        report = import_xml(settings, path=file, unit_code=unit)
-    else:
-        err = err_console()
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      DownloadColumn(), TimeElapsedColumn(), console=err,
-                      disable=not err.is_terminal) as bar:
-            task = bar.add_task(_("reading"), total=file.stat().st_size if file.is_file()
-                                else None)
-            report = import_xml(settings, path=file, unit_code=unit,
-                                progress=lambda done, _t, _h: bar.update(task, completed=done))
-    if as_json:
+        report = import_xml(settings, path=file, unit_code=unit, scanner_settings=ss)
         print_json(report.__dict__)
         return
+    with _import_progress() as progress:
+        report = import_xml(settings, path=file, unit_code=unit, scanner_settings=ss,
+                            progress=progress)
+    _render_import(report)
+
+
+@contextmanager
+def _import_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A bar for reading the file (bytes), then one for storing it (hosts)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    err = err_console()
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  disable=not err.is_terminal) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                label = _("reading (bytes)") if phase == "read" else _("storing (hosts)")
+                tasks[phase] = bar.add_task(label, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def _render_import(report: ImportReport) -> None:
     out = console()
-    out.print(_("Run {id}: read {r} hosts from {file}; stored {s} ({up} up, {svc} open "
-                "services); skipped {k} outside {unit}'s scopes.").format(
-        id=report.run_id, r=report.hosts_read, file=report.file, s=report.hosts_stored,
-        up=report.hosts_up, svc=report.services, k=report.hosts_skipped, unit=report.unit))
+    out.print(_("Run {id}: read {r} hosts from {file} (scanned {at}); stored {s} ({up} up, "
+                "{svc} open services); skipped {k} outside {unit}'s scopes.").format(
+        id=report.run_id, r=report.hosts_read, file=report.file, at=report.observed_at,
+        s=report.hosts_stored, up=report.hosts_up, svc=report.services,
+        k=report.hosts_skipped, unit=report.unit))
     if not report.complete:
         out.print(_("[yellow]The file ends before nmap finished (an interrupted scan): its "
                     "complete hosts were imported.[/yellow]"))
+    if report.older_total:
+        out.print("[yellow]" + ngettext(
+            "{n} host had been looked at by a later run: what this file saw of it is stored "
+            "as history; its current state did not move.",
+            "{n} hosts had been looked at by a later run: what this file saw of them is "
+            "stored as history; their current state did not move.",
+            report.older_total).format(n=report.older_total) + "[/yellow]")
+        for o in report.older:
+            later = (_("run {r} looked at {t}").format(r=o["newer_run"], t=o["newer_observed"])
+                     if o["newer_run"] else _("a later run looked at {t}").format(
+                         t=o["newer_observed"]))
+            out.print(_("  {a}: seen {t}; {later}").format(a=o["address"], t=o["observed"],
+                                                         later=later), markup=False)
     _render_counts(report.counts)
+    if report.signal_ignored:
+        err_console().print(_("(An interrupt arrived while the import was being committed: "
+                              "it completed.)"))
+
+
+PageLimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help=_(
+    "Rows per page; the summary line names the next page's --after."))]
+ChangeAfterOpt = Annotated[int | None, typer.Option("--after", metavar="ID", help=_(
+    "Start after this change id (the next page)."))]
 
 
 @scan_app.command("list")
@@ -195,124 +254,85 @@ def list_(
     ctx: typer.Context,
     unit: Annotated[str | None, typer.Option("--unit", "-u", help=_(
         "Only this unit and the units under it."))] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 30,
+    limit: PageLimitOpt = 50,
+    after: Annotated[int | None, typer.Option("--after", metavar="RUN", help=_(
+        "Start after this run (the next page)."))] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The newest scan and import runs."""
-    from rich.table import Table
-
+    """Scan and import runs, the latest observation first, a page at a time."""
     from garrison.db import read_session
-    from scanner.queries import list_runs
+    from scanner.render import render_runs, run_json, runs_summary
+    from scanner.run_queries import list_runs
     from scanner.runs import recover_stale_runs
 
     settings = open_db(ctx)
     recover_stale_runs(settings)
     with read_session(settings) as session:
-        runs = list_runs(session, unit_code=unit, limit=limit)
+        page = list_runs(session, unit_code=unit, limit=limit, after=after)
     if as_json:
-        print_json([_run_json(r, code) for r, code in runs])
+        print_json([run_json(r, code) for r, code in page.rows])
         return
-    table = Table(_("run"), _("unit"), _("kind"), _("profile"), _("status"), _("started (UTC)"),
-                  _("hosts up"), _("services"), _("changes"), _("findings new/fixed"))
-    for r, code in runs:
-        counts = r.counts
-        changes = sum(v for k, v in counts.items() if k.startswith("change."))
-        table.add_row(str(r.id), code, r.kind.value, r.profile, r.status.value,
-                      r.started_at.strftime("%Y-%m-%d %H:%M"), f"{r.hosts_up}/{r.hosts_done}",
-                      str(r.services_seen), str(changes),
-                      f"{counts.get('finding.new', 0)}/{counts.get('finding.fixed', 0)}")
-    console().print(table)
-
-
-def _run_json(r: object, code: str) -> dict[str, object]:
-    from garrison.models import ScanRun
-
-    assert isinstance(r, ScanRun)
-    return {"id": r.id, "unit": code, "kind": r.kind.value, "profile": r.profile,
-            "technique": r.technique, "status": r.status.value,
-            "started_at": r.started_at.isoformat(),
-            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-            "targets": r.targets, "command": r.command, "actor": r.actor,
-            "hosts_total": r.hosts_total, "hosts_done": r.hosts_done, "hosts_up": r.hosts_up,
-            "hosts_skipped": r.hosts_skipped, "services": r.services_seen,
-            "batches": [r.batches_done, r.batches_total], "counts": r.counts,
-            "nmap_version": r.nmap_version, "source_file": r.source_file,
-            "source_sha256": r.source_sha256, "error": r.error}
-
-
-def _change_json(c: object) -> dict[str, object]:
-    from garrison.models import Change
-
-    assert isinstance(c, Change)
-    return {"run": c.run_id, "kind": c.kind.value, "address": c.address,
-            "protocol": c.protocol, "port": c.port, "before": c.before, "after": c.after,
-            "at": c.at.isoformat()}
-
-
-def _render_changes(changes: list[object]) -> None:
-    from rich.table import Table
-
-    table = Table(_("run"), _("change"), _("address"), _("port"), _("before"), _("after"))
-    for raw in changes:
-        c = _change_json(raw)
-        port = f"{c['protocol']}/{c['port']}" if c["port"] is not None else ""
-        table.add_row(str(c["run"]), str(c["kind"]), str(c["address"]), port,
-                      _short(c["before"]), _short(c["after"]))
-    console().print(table)
-
-
-def _short(value: object) -> str:
-    if not value:
-        return ""
-    assert isinstance(value, dict)
-    return "; ".join(f"{k}={v}" for k, v in value.items() if v not in (None, [], ""))
+    out = console()
+    out.print(runs_summary(unit, page, after), markup=False, soft_wrap=True)
+    if page.rows:
+        render_runs(out, page.rows)
 
 
 @scan_app.command("show")
 def show(ctx: typer.Context, run_id: Annotated[int, typer.Argument(metavar="RUN")],
+         limit: PageLimitOpt = 50, after: ChangeAfterOpt = None,
          as_json: JsonOpt = False) -> None:
-    """One run: what it scanned, how, and what changed."""
+    """One run: what it scanned, how, its counts, then a page of what changed."""
+    from rich.markup import escape
+
     from garrison.db import read_session
-    from scanner.queries import get_run, run_changes
+    from scanner.render import change_json, changes_summary, render_changes, run_json
+    from scanner.run_queries import run_changes
 
     settings = open_db(ctx)
     with read_session(settings) as session:
-        r, code = get_run(session, run_id)
-        changes = run_changes(session, run_id)
+        shown = run_changes(session, run_id, limit=limit, after=after)
+    info = run_json(shown.run, shown.unit)
     if as_json:
-        print_json({**_run_json(r, code), "changes": [_change_json(c) for c in changes]})
+        print_json({**info, "changes_total": shown.page.total,
+                    "changes": [change_json(c) for c in shown.page.rows]})
         return
     out = console()
-    info = _run_json(r, code)
     for key in ("id", "unit", "kind", "profile", "technique", "status", "started_at",
-                "finished_at", "actor", "command", "nmap_version", "source_file",
-                "source_sha256", "hosts_total", "hosts_done", "hosts_up", "hosts_skipped",
-                "services", "batches", "error"):
+                "finished_at", "observed_at", "observed_until", "actor", "command",
+                "nmap_version", "source_file", "source_sha256", "hosts_total", "hosts_done",
+                "hosts_up", "hosts_skipped", "services", "batches", "error"):
         if info.get(key) not in (None, ""):
-            out.print(f"[bold]{key}[/bold]: {info[key]}", markup=True, highlight=False)
-    _render_counts(r.counts)
-    if changes:
-        _render_changes(list(changes))
+            out.print(f"[bold]{key}[/bold]: {escape(str(info[key]))}", highlight=False)
+    _render_counts(shown.run.counts)
+    out.print(changes_summary(shown.page, after), markup=False, soft_wrap=True)
+    if shown.page.rows:
+        render_changes(out, shown.page.rows)
 
 
 @scan_app.command("diff")
 def diff(ctx: typer.Context, run_a: Annotated[int, typer.Argument(metavar="RUN_A")],
-         run_b: Annotated[int, typer.Argument(metavar="RUN_B")], as_json: JsonOpt = False
-         ) -> None:
-    """What changed in the inventory after RUN_A up to RUN_B (same unit)."""
+         run_b: Annotated[int, typer.Argument(metavar="RUN_B")], limit: PageLimitOpt = 50,
+         after: ChangeAfterOpt = None, as_json: JsonOpt = False) -> None:
+    """What changed in the inventory in the runs observed after RUN_A up to RUN_B (same
+    unit), by address."""
     from garrison.db import read_session
-    from scanner.queries import diff_runs
+    from scanner.render import change_json, diff_summary, render_changes
+    from scanner.run_queries import diff_runs
 
     settings = open_db(ctx)
     with read_session(settings) as session:
-        changes = diff_runs(session, run_a, run_b)
+        d = diff_runs(session, run_a, run_b, limit=limit, after=after)
     if as_json:
-        print_json([_change_json(c) for c in changes])
+        print_json([change_json(c) for c in d.page.rows])
         return
-    if not changes:
-        console().print(_("No changes between run {a} and run {b}.").format(a=run_a, b=run_b))
+    out = console()
+    if d.page.total == 0:
+        out.print(_("No changes between run {a} and run {b}.").format(a=run_a, b=run_b))
         return
-    _render_changes(list(changes))
+    out.print(diff_summary(d, after), markup=False, soft_wrap=True)
+    if d.page.rows:
+        render_changes(out, d.page.rows)
 
 
 @scan_app.command("profiles")
@@ -364,34 +384,40 @@ def assets_list(
     unit: Annotated[str | None, typer.Option("--unit", "-u", help=_(
         "This unit and the units under it."))] = None,
     state: Annotated[str | None, typer.Option("--state", help=_("up, down or gone."))] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1)] = None,
+    text: Annotated[str | None, typer.Option("--text", help=_(
+        "Words in the address, the hostname, or an open service's name or product."))
+    ] = None,
+    service: Annotated[str | None, typer.Option("--service", help=_(
+        "An open service: a name prefix (ssh), a port (443) or PROTOCOL/PORT (tcp/22)."))
+    ] = None,
+    limit: PageLimitOpt = 50,
+    after: Annotated[str | None, typer.Option("--after", metavar="UNIT/ADDRESS", help=_(
+        "Start after this asset (the next page)."))] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Assets with their unit, state, open services and open findings."""
-    from rich.table import Table
-
+    """Assets by unit and address (numeric order), with their state, services and open
+    findings, a page at a time."""
+    from garrison.cli.findings import _enum_values
     from garrison.db import read_session
-    from scanner.queries import list_assets
+    from garrison.models import AssetState
+    from scanner.listing import AssetQuery
+    from scanner.queries import search_assets
+    from scanner.render import asset_line_json, assets_summary, render_assets
 
+    if state is not None:
+        _enum_values(_("state"), [state], [s.value for s in AssetState])
+    q = AssetQuery(unit=unit, text=text, service=service,
+                   state=AssetState(state) if state is not None else None)
     settings = open_db(ctx)
     with read_session(settings) as session:
-        rows = list_assets(session, unit_code=unit, state=state, limit=limit)
+        page = search_assets(session, q, limit=limit, after=after)
     if as_json:
-        print_json([{"unit": r.unit, "address": r.asset.address, "hostname": r.asset.hostname,
-                     "mac": r.asset.mac, "os": r.asset.os_guess, "state": r.asset.state.value,
-                     "first_seen": r.asset.first_seen.isoformat(),
-                     "last_seen": r.asset.last_seen.isoformat(),
-                     "open_services": r.open_services, "open_findings": r.open_findings}
-                    for r in rows])
+        print_json([asset_line_json(r) for r in page.rows])
         return
-    table = Table(_("unit"), _("address"), _("hostname"), _("state"), _("open services"),
-                  _("open findings"), _("last seen (UTC)"))
-    for r in rows:
-        table.add_row(r.unit, r.asset.address, r.asset.hostname or "", r.asset.state.value,
-                      str(r.open_services), str(r.open_findings),
-                      r.asset.last_seen.strftime("%Y-%m-%d %H:%M"))
-    console().print(table)
-    console().print(_("{n} assets").format(n=len(rows)))
+    out = console()
+    out.print(assets_summary(q, page, after), markup=False, soft_wrap=True)
+    if page.rows:
+        render_assets(out, page.rows)
 
 
 @assets_app.command("show")
@@ -404,55 +430,14 @@ def assets_show(
     """One asset: its services, recent changes and findings."""
     from garrison.db import read_session
     from scanner.queries import asset_details
+    from scanner.render import detail_json, render_detail
 
     settings = open_db(ctx)
     with read_session(settings) as session:
         details = asset_details(session, address, unit_code=unit)
     if as_json:
-        print_json([_detail_json(d) for d in details])
+        print_json([detail_json(d) for d in details])
         return
-    for d in details:
-        _render_detail(d)
-
-
-def _detail_json(d: object) -> dict[str, object]:
-    from scanner.queries import AssetDetail
-
-    assert isinstance(d, AssetDetail)
-    a = d.asset
-    return {
-        "unit": d.unit, "address": a.address, "hostname": a.hostname, "mac": a.mac,
-        "vendor": a.vendor, "os": a.os_guess, "state": a.state.value,
-        "first_seen": a.first_seen.isoformat(), "last_seen": a.last_seen.isoformat(),
-        "services": [{"protocol": s.protocol, "port": s.port, "state": s.state,
-                      "name": s.name, "product": s.product, "version": s.version,
-                      "tunnel": s.tunnel, "cpe": s.cpe, "scripts": s.scripts,
-                      "last_seen": s.last_seen.isoformat()} for s in d.services],
-        "changes": [_change_json(c) for c in d.changes],
-        "findings": [{"id": f.id, "rule": f.rule_id, "title": f.title,
-                      "severity": f.severity.value, "status": f.status.value,
-                      "port": f"{f.protocol}/{f.port}" if f.port else None, "owner": f.owner,
-                      "due_at": f.due_at.isoformat() if f.due_at else None}
-                     for f in d.findings],
-    }
-
-
-def _render_detail(d: object) -> None:
-    from rich.table import Table
-
-    info = _detail_json(d)
     out = console()
-    out.print(_("[bold]{address}[/bold] ({unit}) {state}; hostname {h}; MAC {mac}; OS {os}")
-              .format(address=info["address"], unit=info["unit"], state=info["state"],
-                      h=info["hostname"] or "-", mac=info["mac"] or "-", os=info["os"] or "-"))
-    services = Table(_("port"), _("state"), _("service"), _("product"), _("version"), _("cpe"))
-    for s in info["services"]:  # type: ignore[attr-defined]
-        services.add_row(f"{s['protocol']}/{s['port']}", s["state"], s["name"] or "",
-                         s["product"] or "", s["version"] or "", " ".join(s["cpe"]))
-    out.print(services)
-    findings = Table(_("finding"), _("severity"), _("status"), _("port"), _("title"),
-                     _("owner"), _("due"))
-    for f in info["findings"]:  # type: ignore[attr-defined]
-        findings.add_row(str(f["id"]), f["severity"], f["status"], f["port"] or "", f["title"],
-                         f["owner"], (f["due_at"] or "")[:10])
-    out.print(findings)
+    for d in details:
+        render_detail(out, d)

@@ -17,7 +17,9 @@ from garrison.db import read_session
 from garrison.i18n import _
 from garrison.settings import Settings
 from scanner.lab import LabServices, ServiceSpec
-from scanner.queries import diff_runs, list_assets
+from scanner.listing import AssetQuery
+from scanner.queries import search_assets
+from scanner.run_queries import diff_runs
 from scanner.scan import ScanReport, ScanRequest, plan_scan, run_scan
 
 HZ_A, HZ_B, GJJ = "127.0.1.10", "127.0.1.11", "127.0.17.5"
@@ -57,12 +59,13 @@ def run_demo(settings: Settings, out: Console) -> None:
     with LabServices(AFTER):
         second = _scan(settings, "hz-jw", SCANS[0][1], out)
     with read_session(settings) as session:
-        assets = [r for r in list_assets(session) if r.open_services]
-        changes = diff_runs(session, first["hz-jw"].run_id, second.run_id)
+        assets = [r for r in search_assets(session, AssetQuery(), limit=None).rows
+                  if r.open_services]
+        changes = diff_runs(session, first["hz-jw"].run_id, second.run_id, limit=None).page.rows
     table = Table(_("unit"), _("address"), _("open services"), _("open findings"),
                   title=_("Inventory (assets with open services)"))
     for row in assets:
-        table.add_row(row.unit, row.asset.address, str(row.open_services),
+        table.add_row(row.unit, row.address, str(row.open_services),
                       str(row.open_findings))
     out.print(table)
     changed = Table(_("change"), _("address"), _("port"), title=_(

@@ -88,6 +88,10 @@ class HostResult(NamedTuple):
     os_cpes: tuple[str, ...] = ()
     ports: tuple[PortResult, ...] = ()
     scripts: tuple[Script, ...] = ()
+    starttime: int | None = None
+    """When nmap began with this host (epoch seconds, from ``<host starttime>``)."""
+    endtime: int | None = None
+    """When nmap was done with it: the host's observation time in an import."""
 
     @property
     def is_up(self) -> bool:
@@ -128,6 +132,10 @@ class PortRanges:
 
     def __len__(self) -> int:
         return sum(hi - lo + 1 for lo, hi in zip(self._lows, self._highs, strict=True))
+
+    def spans(self) -> list[tuple[int, int]]:
+        """The merged ``(low, high)`` ranges."""
+        return list(zip(self._lows, self._highs, strict=True))
 
     def __str__(self) -> str:
         return ",".join(str(lo) if lo == hi else f"{lo}-{hi}"
@@ -214,6 +222,12 @@ def check_prolog(handle: IO[bytes], name: str) -> tuple[str, dict[str, str]]:
             _("{file}:{line}: not well-formed XML ({err})").format(
                 file=name, line=exc.position[0], err=_expat_message(exc)),
         ) from exc
+    if read >= _PROLOG_LIMIT:
+        raise NmapXmlError(
+            _("{file}: no root element in the first {n} MiB: the prolog (what comes before "
+              "<nmaprun>) is far longer than nmap ever writes; refused").format(
+                file=name, n=_PROLOG_LIMIT // (1024 * 1024)),
+            hint=_("Import the file nmap wrote with -oX, unedited."))
     raise NmapXmlError(_("{file}: no XML root element found").format(file=name))
 
 
@@ -299,8 +313,7 @@ class NmapXmlReader:
                 return
             previous = self.run.ports.get(protocol)
             if previous is not None:
-                ranges = PortRanges(list(zip(previous._lows, previous._highs, strict=True))
-                                    + list(zip(ranges._lows, ranges._highs, strict=True)))
+                ranges = PortRanges(previous.spans() + ranges.spans())
             self.run.ports[protocol] = ranges
 
 
@@ -358,7 +371,12 @@ def parse_host(elem: ET.Element) -> HostResult:
         elif tag == "hostscript":
             scripts = tuple(_script(s) for s in child if s.tag == "script")
     return HostResult(address, family, state, reason, mac, vendor, hostname, os_guess,
-                      os_accuracy, os_cpes, tuple(ports), scripts)
+                      os_accuracy, os_cpes, tuple(ports), scripts,
+                      _epoch(elem.get("starttime")), _epoch(elem.get("endtime")))
+
+
+def _epoch(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
 
 
 def _port(elem: ET.Element) -> PortResult:

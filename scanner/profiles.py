@@ -89,9 +89,10 @@ def nmap_arguments(profile: Profile, *, privileged: bool, resolve: bool, rate: i
     """The argument list for nmap, without targets and without output options."""
     if profile.needs_root and not privileged:
         raise ProfileError(
-            _("the {name} profile needs root (raw sockets); run as root or pick "
+            _("the {name} profile sends raw packets, which needs the CAP_NET_RAW "
+              "capability (root has it unless a container drops it); run with it or pick "
               "another profile").format(name=profile.name))
-    args: list[str] = []
+    args: list[str] = [] if privileged else ["--unprivileged"]
     if profile.discovery:
         args.append("-sn")
     elif profile.udp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -62,13 +63,25 @@ def finish(session: Session, run: ScanRun, *, status: ScanStatus, actor: str,
                           "error": error}, at=now)
 
 
-def mark_interrupted(settings: Settings, run_id: int, *, reason: str) -> None:
-    """Record that a run stopped early (Ctrl-C, a crash), keeping the batches it stored."""
+def mark_interrupted(settings: Settings, run_id: int, *,
+                     reason: str | Callable[[ScanRun], str]) -> None:
+    """Record that a run stopped early (Ctrl-C, a crash), keeping the batches it stored.
+    ``reason`` may be worked out from the run as stored (what was committed, not what
+    the interrupted process believed)."""
     with write_session(settings) as session:
         run = session.get(ScanRun, run_id)
         if run is not None and run.status is ScanStatus.running:
             finish(session, run, status=ScanStatus.interrupted, actor=settings.actor,
-                   now=settings.now(), error=reason)
+                   now=settings.now(), error=reason if isinstance(reason, str) else reason(run))
+
+
+def mark_failed(settings: Settings, run_id: int, message: str) -> None:
+    """Record that a run failed (nmap died, a batch could not be stored)."""
+    with write_session(settings) as session:
+        run = session.get(ScanRun, run_id)
+        if run is not None and run.status is ScanStatus.running:
+            finish(session, run, status=ScanStatus.failed, actor=settings.actor,
+                   now=settings.now(), error=message)
 
 
 def _alive(pid: int) -> bool:

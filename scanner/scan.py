@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 import netaddr
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,12 +31,28 @@ from garrison.scope import Approval, ScopeState, authorize, list_scopes
 from garrison.settings import Settings
 from garrison.signals import Terminated, sigterm_interrupts
 from scanner.backends import NmapScanner, PortScanner, ScanError
+from scanner.history import merge_coverage
 from scanner.inventory import Coverage, Ingestor
 from scanner.nmap_xml import HostResult, NmapXmlReader
-from scanner.profiles import Profile, check_rate, get_profile, nmap_arguments, technique
+from scanner.privilege import raw_sockets_allowed
+from scanner.profiles import (
+    Profile,
+    ProfileError,
+    check_rate,
+    get_profile,
+    nmap_arguments,
+    technique,
+)
 from scanner.rules import RuleSet, load_rules
 from scanner.rules.loader import rule_texts
-from scanner.runs import add_counts, finish, mark_interrupted, recover_stale_runs, start_run
+from scanner.runs import (
+    add_counts,
+    finish,
+    mark_failed,
+    mark_interrupted,
+    recover_stale_runs,
+    start_run,
+)
 from scanner.settings import ScannerSettings
 
 
@@ -59,6 +76,9 @@ class ScanRequest(BaseModel):
     parallel: int | None = Field(default=None, ge=1, le=8)
     """nmap runs at a time (each batch is a disjoint set of hosts); a rate cap is shared
     between them. Default from settings (2)."""
+    technique: Literal["syn", "connect"] | None = None
+    """Force SYN (raw packets, needs CAP_NET_RAW) or connect scans; default: SYN when the
+    process holds CAP_NET_RAW, connect otherwise."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +133,27 @@ ProgressFn = Callable[[int, int], None]
 """(addresses done, addresses total)"""
 
 
-def is_privileged() -> bool:
-    return os.geteuid() == 0
+def choose_technique(wanted: str | None) -> bool:
+    """Raw packets (SYN) or not (connect): by what the process may do (``CAP_NET_RAW``),
+    or as ``--technique`` asks; asking for SYN without the capability is refused."""
+    raw = raw_sockets_allowed()
+    if wanted == "syn" and not raw:
+        raise ProfileError(
+            _("a SYN scan sends raw packets, which needs the CAP_NET_RAW capability; this "
+              "process does not have it (user {user})").format(user=_user()),
+            hint=_("Use --technique connect, or run Garrison with CAP_NET_RAW (as root with "
+                   "the capability, `setcap cap_net_raw+ep`, or systemd "
+                   "AmbientCapabilities=CAP_NET_RAW)."))
+    return raw if wanted is None else wanted == "syn"
+
+
+def _user() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
 
 
 def default_targets(settings: Settings, unit_code: str) -> list[str]:
@@ -168,7 +207,7 @@ def plan_scan(settings: Settings, request: ScanRequest,
             _("the scan covers {n} addresses; the limit is {max}").format(
                 n=approval.size, max=ss.max_addresses),
             hint=_("Scan a smaller range, or raise GARRISON_MAX_ADDRESSES deliberately."))
-    privileged = is_privileged()
+    privileged = choose_technique(request.technique)
     caps = [c for c in (request.rate, approval.rate_cap) if c is not None]
     rate = min(caps) if caps else None
     batches = make_batches(approval.addresses, request.batch_size or ss.batch_size)
@@ -215,10 +254,10 @@ def run_scan(settings: Settings, plan: ScanPlan, *, scanner: PortScanner | None 
                 how=how, done=report.batches_done, total=report.batches_total))
         raise
     except GarrisonError as exc:
-        _fail(settings, run_id, exc.message)
+        mark_failed(settings, run_id, exc.message)
         raise
     except Exception as exc:
-        _fail(settings, run_id, repr(exc))
+        mark_failed(settings, run_id, repr(exc))
         raise
     with write_session(settings) as session:
         run = session.get(ScanRun, run_id)
@@ -311,25 +350,20 @@ def _store_batch(settings: Settings, report: ScanReport, unit_id: int, rules: Ru
     with write_session(settings) as session:
         run = session.get(ScanRun, report.run_id)
         assert run is not None
+        now = settings.now()
         ingestor = Ingestor(session, run_id=report.run_id, unit_id=unit_id,
                             unit_code=report.unit, rules=rules, coverage=coverage,
-                            now=settings.now(),
-                            actor=settings.actor, policy=settings_policy(settings),
+                            now=now, actor=settings.actor, policy=settings_policy(settings),
                             missed_threshold=ss.missed_runs)
         result = ingestor.ingest(hosts, batch.addresses())
         add_counts(run, hosts=batch.size, up=result.hosts_up, services=result.services,
                    changes=result.changes, findings=result.findings)
         run.batches_done += 1
+        # what the run has looked at so far, and until when (an older import defers to it)
+        run.coverage = merge_coverage(run.coverage, batch.targets, coverage.ports)
+        run.observed_until = now
         session.add(run)
     report.hosts_done += batch.size
     report.hosts_up += result.hosts_up
     report.services += result.services
     report.batches_done += 1
-
-
-def _fail(settings: Settings, run_id: int, message: str) -> None:
-    with write_session(settings) as session:
-        run = session.get(ScanRun, run_id)
-        if run is not None and run.status is ScanStatus.running:
-            finish(session, run, status=ScanStatus.failed, actor=settings.actor,
-                   now=settings.now(), error=message)

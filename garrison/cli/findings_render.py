@@ -31,6 +31,7 @@ def detail_json(d: FindingDetail) -> dict[str, Any]:
         "cwe": f.cwe or (d.rule.cwe if d.rule else None),
         "references": list(f.references or []) or (list(d.rule.references) if d.rule else []),
         "evidence": f.evidence,
+        "asset_gone_since": d.asset_gone_since.isoformat() if d.asset_gone_since else None,
         "service": None if d.service is None else {
             "name": d.service.name, "product": d.service.product,
             "version": d.service.version, "state": d.service.state, "cpe": d.service.cpe},
@@ -45,6 +46,8 @@ def render_detail(out: Console, d: FindingDetail) -> None:
     where = data["address"] or _("(the unit)")
     if data["port"] is not None:
         where += f" {data['protocol']}/{data['port']}"
+    if d.asset_gone_since is not None:
+        where += _(" (asset gone since {d})").format(d=d.asset_gone_since.strftime("%Y-%m-%d"))
     out.print(f"[bold]#{data['id']} {escape(data['title'])}[/bold]")
     facts = [
         (_("unit"), f"{data['unit']} {data['unit_name']}"), (_("where"), where),

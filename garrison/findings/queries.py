@@ -7,7 +7,7 @@ progress and its due date has passed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +30,9 @@ from garrison.findings.listing import (
 )
 from garrison.models import (
     Asset,
+    AssetState,
+    Change,
+    ChangeKind,
     Finding,
     FindingEvent,
     RuleRecord,
@@ -40,7 +43,8 @@ from garrison.org.queries import get_unit, subtree_ids
 from garrison.vocab import OPEN_STATES, SEVERITY_ORDER
 
 __all__ = ["SEVERITY_ORDER", "FindingDetail", "FindingFilter", "FindingRow", "count_findings",
-           "export_rows", "filter_clauses", "finding_detail", "is_overdue", "list_findings"]
+           "export_rows", "filter_clauses", "finding_detail", "gone_since", "is_overdue",
+           "list_findings"]
 
 def dialect(session: Session) -> Dialect:
     """Which SQL the session's database speaks (``listing`` binds timestamps by it)."""
@@ -92,6 +96,8 @@ class FindingDetail:
     events: list[FindingEvent] = field(default_factory=list)
     now: datetime | None = None
     """When it was read: ``overdue`` is judged at this instant."""
+    asset_gone_since: datetime | None = None
+    """The finding's asset is gone (no scan sees it any more) since then."""
 
     @property
     def overdue(self) -> bool:
@@ -111,7 +117,10 @@ def finding_detail(session: Session, finding_id: int, *, now: datetime) -> Findi
             Service.port == finding.port)).first()
     events = list(session.exec(select(FindingEvent).where(FindingEvent.finding_id == finding_id)
                                .order_by(col(FindingEvent.id))).all())
-    return FindingDetail(finding, unit.code, unit.name, rule, service, events, now)
+    asset = asset_of(session, finding)
+    gone = gone_since(session, [asset] if asset is not None else [])
+    return FindingDetail(finding, unit.code, unit.name, rule, service, events, now,
+                         gone.get(finding.asset_id or 0))
 
 
 EXPORT_COLUMNS = (
@@ -163,3 +172,17 @@ OPEN_VALUES = frozenset(s.value for s in OPEN_STATES)
 
 def asset_of(session: Session, finding: Finding) -> Asset | None:
     return session.get(Asset, finding.asset_id) if finding.asset_id is not None else None
+
+
+def gone_since(session: Session, assets: Sequence[Asset]) -> dict[int, datetime]:
+    """For each gone asset among ``assets`` (by id): when a run found it gone (its latest
+    ``asset_gone`` change that moved the inventory), else when it was last seen."""
+    gone = {a.id: a for a in assets if a.state is AssetState.gone and a.id is not None}
+    if not gone:
+        return {}
+    found: dict[int | None, datetime] = dict(session.execute(
+        sa.select(col(Change.asset_id), sa.func.max(col(Change.at)))
+        .where(col(Change.asset_id).in_(list(gone)), col(Change.kind) == ChangeKind.asset_gone,
+               sa.not_(col(Change.historical)))
+        .group_by(col(Change.asset_id))).all())
+    return {aid: found.get(aid) or a.last_seen for aid, a in gone.items()}

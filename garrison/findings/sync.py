@@ -234,6 +234,23 @@ class NewFindings:
                           self.unit_id, asset_id, None, address, protocol, port, self.owner,
                           "open", due, stamp, stamp, stamp, evidence, "[]"))
 
+    def template(self, rule_id: str, title: str, severity: Severity, protocol: str,
+                 port: int, evidence: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The parts of a row every host with this service shares (before and after the
+        asset's id and address), for ``add_row``: an import of 65,536 identical hosts
+        builds them six times, not 327,680."""
+        due = self._due.get(severity)
+        if due is None:
+            due = self._due[severity] = self.bulk.ts(due_at(severity, self.now, None,
+                                                            self.policy))
+        stamp = self.stamp
+        return ((rule_id, title, severity.value, self.source, self.unit_id),
+                (protocol, port, self.owner, "open", due, stamp, stamp, stamp, evidence, "[]"))
+
+    def add_row(self, fingerprint: str, head: tuple[Any, ...], asset_id: int, address: str,
+                tail: tuple[Any, ...]) -> None:
+        self.rows.append((fingerprint, *head, asset_id, None, address, *tail))
+
     def flush(self) -> int:
         written = _write_new(self.bulk, self.rows, self.stamp, self.context)
         self.rows = []

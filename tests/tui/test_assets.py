@@ -11,9 +11,11 @@ from sqlmodel import select
 from garrison.db import read_session, write_session
 from garrison.models import Asset, Service, Unit
 from garrison.settings import Settings
+from scanner.listing import AssetQuery
+from scanner.queries import search_assets
 from tests.tui.conftest import NOW, SCANNED
 from tui.app import GarrisonApp
-from tui.screens.assets import AssetQuery, AssetsScreen, search_assets
+from tui.screens.assets import AssetsScreen
 
 SEEN = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)
 
@@ -268,11 +270,37 @@ async def test_palette_commands_focus_tree_and_filters(db: Settings) -> None:
 
 def test_search_assets_counts_past_the_limit(db: Settings) -> None:
     with read_session(db) as session:
-        rows, total = search_assets(session, AssetQuery(), limit=1)
-        assert ([r.address for r in rows], total) == (["127.0.16.5"], 3)
-        rows, total = search_assets(session, AssetQuery(unit="hz-jw", text="OPENSSH"))
-        assert [(r.address, r.open_services, r.open_findings) for r in rows] == [
+        page = search_assets(session, AssetQuery(), limit=1)
+        assert ([r.address for r in page.rows], page.total) == (["127.0.16.5"], 3)
+        page = search_assets(session, AssetQuery(unit="hz-jw", text="OPENSSH"), limit=500)
+        assert [(r.address, r.open_services, r.open_findings) for r in page.rows] == [
             ("127.0.1.10", 2, 1)]
-        assert rows[0].last_seen == SCANNED
-        rows, total = search_assets(session, AssetQuery(text="%"))
-        assert (rows, total) == ([], 0)
+        assert page.rows[0].last_seen == SCANNED
+        page = search_assets(session, AssetQuery(text="%"), limit=500)
+        assert (page.rows, page.total) == ([], 0)
+
+
+async def test_a_gone_asset_shows_its_services_as_last_seen(db: Settings) -> None:
+    from textual.widgets import Label
+
+    from garrison.models import AssetState
+
+    with write_session(db) as session:
+        asset = session.exec(select(Asset).where(Asset.address == "127.0.1.10")).one()
+        asset.state = AssetState.gone
+    app = GarrisonApp(db, screen="assets", now=NOW)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await select_unit(app, pilot, "hz-jw")
+        screen = screen_of(app)
+        assert table_rows(screen)[1][:5] == ["127.0.1.10", "hz-jw", "portal.hz.example", "gone",
+                                             "2 last seen"]
+        await pilot.press("down")
+        await settle(app, pilot)
+        assert str(screen.query_one("#services-title", Label).content) == \
+            "Services when last seen"
+        assert table_rows(screen, "services") == [["22/tcp", "ssh", "OpenSSH 7.4"],
+                                                  ["443/tcp", "http", "nginx 1.14.0"]]
+        await pilot.press("up")
+        await settle(app, pilot)
+        assert str(screen.query_one("#services-title", Label).content) == "Open services"

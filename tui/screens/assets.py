@@ -10,11 +10,10 @@ worker thread; a newer filter cancels the older query's result.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -29,12 +28,12 @@ from textual.worker import get_current_worker
 from garrison.errors import GarrisonError
 from garrison.i18n import _, ngettext
 from garrison.vocab import OPEN_STATES, FindingStatus
+from scanner.listing import AssetLine, AssetQuery
 from tui.screens.base import SEVERITY_STYLE, GarrisonScreen, PaletteCommand
 from tui.screens.dashboard import change_text
 from tui.widgets.table import MeasuredTable
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
     from sqlmodel import Session
 
     from garrison.org.queries import UnitNode
@@ -46,102 +45,11 @@ COLUMNS = [("address", _("address")), ("unit", _("unit")), ("hostname", _("hostn
            ("state", _("state")), ("services", _("services")), ("findings", _("findings")),
            ("last_seen", _("last seen"))]
 STATE_STYLE = {"up": "green", "down": "yellow", "gone": "dim"}
-_PORT = re.compile(r"^(?:(tcp|udp|sctp)/)?(\d{1,5})(?:/(tcp|udp|sctp))?$", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------- queries
-
-
-@dataclass(frozen=True)
-class AssetQuery:
-    """What the screen asks for; every field narrows the list."""
-
-    unit: str | None = None
-    """This unit and the units under it."""
-    text: str | None = None
-    """In the address, the hostname, or an open service's name or product."""
-    service: str | None = None
-    """An open service: a port (``443``, ``tcp/22``) or a name prefix (``ssh``)."""
-
-
-@dataclass(frozen=True)
-class AssetLine:
-    id: int
-    address: str
-    unit: str
-    hostname: str | None
-    state: str
-    open_services: int
-    open_findings: int
-    last_seen: datetime
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def service_clauses(text: str) -> list[sa.ColumnElement[bool]]:
-    """``443`` / ``tcp/22`` / ``22/tcp``: that port; anything else: a service name that
-    starts with the text (``http`` finds http, https and http-proxy)."""
-    from sqlmodel import col
-
-    from garrison.models import Service
-
-    text = text.strip()
-    port = _PORT.match(text)
-    if port:
-        clauses = [col(Service.port) == int(port.group(2))]
-        protocol = port.group(1) or port.group(3)
-        if protocol:
-            clauses.append(col(Service.protocol) == protocol.lower())
-        return clauses
-    prefix = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return [col(Service.name).ilike(prefix, escape="\\")]
-
-
-def search_assets(session: Session, q: AssetQuery, *, limit: int = LIMIT
-                  ) -> tuple[list[AssetLine], int]:
-    """The first ``limit`` assets matching ``q`` (by unit code and address), and how many
-    match in all. ``NotFoundError`` if the unit is unknown."""
-    import sqlalchemy as sa
-    from sqlmodel import col, or_, select
-
-    from garrison.models import Asset, Finding, Service, Unit
-    from garrison.org.queries import get_unit, subtree_ids
-
-    where: list[Any] = []
-    open_service = col(Service.state) == "open"
-    if q.unit:
-        where.append(col(Asset.unit_id).in_(subtree_ids(session, get_unit(session, q.unit))))
-    if q.text:
-        like = _like(q.text.strip())
-        by_service = select(col(Service.asset_id)).where(open_service, or_(
-            col(Service.name).ilike(like, escape="\\"),
-            col(Service.product).ilike(like, escape="\\")))
-        where.append(or_(col(Asset.address).ilike(like, escape="\\"),
-                         col(Asset.hostname).ilike(like, escape="\\"),
-                         col(Asset.id).in_(by_service)))
-    if q.service:
-        where.append(col(Asset.id).in_(select(col(Service.asset_id)).where(
-            open_service, *service_clauses(q.service))))
-    total = int(session.execute(sa.select(sa.func.count()).select_from(Asset).where(*where))
-                .scalar_one())
-    rows = session.exec(select(Asset, Unit.code).join(Unit, col(Asset.unit_id) == col(Unit.id))
-                        .where(*where).order_by(col(Unit.code), col(Asset.address))
-                        .limit(limit)).all()
-    ids = [a.id for a, _code in rows]
-
-    def count_by(key: Any, *cond: Any) -> dict[int, int]:
-        if not ids:
-            return {}
-        return {int(k): int(n) for k, n in session.execute(
-            sa.select(key, sa.func.count()).where(key.in_(ids), *cond).group_by(key)).all()}
-
-    services = count_by(col(Service.asset_id), open_service)
-    findings = count_by(col(Finding.asset_id), col(Finding.status).in_(OPEN_STATES))
-    return [AssetLine(a.id or 0, a.address, code, a.hostname, a.state.value,
-                      services.get(a.id or 0, 0), findings.get(a.id or 0, 0), a.last_seen)
-            for a, code in rows], total
+# The asset search itself is ``scanner.queries.search_assets`` (``garrison assets list``
+# uses it too); the screen reads its first page.
 
 
 @dataclass
@@ -256,7 +164,8 @@ class AssetsScreen(GarrisonScreen):
                     yield Static(Text(_("Select an asset."), style="dim"), id="detail-head")
                     with Horizontal(id="detail-tables"):
                         with Vertical(id="services-box", classes="detail-box"):
-                            yield Label(_("Open services"), classes="detail-title")
+                            yield Label(_("Open services"), id="services-title",
+                                        classes="detail-title")
                             yield MeasuredTable(id="services", cursor_type="none")
                         with Vertical(id="findings-box", classes="detail-box"):
                             yield Label(_("Findings"), classes="detail-title")
@@ -404,16 +313,17 @@ class AssetsScreen(GarrisonScreen):
     @work(thread=True, exclusive=True, group="rows")
     def fetch(self, q: AssetQuery, limit: int) -> None:
         from garrison.db import read_session
+        from scanner.queries import search_assets
 
         worker = get_current_worker()
         try:
             with read_session(self.settings) as session:
-                rows, total = search_assets(session, q, limit=limit)
+                page = search_assets(session, q, limit=limit)
         except GarrisonError as exc:
             self.app.call_from_thread(self._show_problem, exc)
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_rows, q, rows, total)
+            self.app.call_from_thread(self._show_rows, q, page.rows, page.total)
 
     def _show_problem(self, exc: GarrisonError) -> None:
         self.query_one("#count", Label).update(Text(exc.message, style="bold red"))
@@ -432,6 +342,8 @@ class AssetsScreen(GarrisonScreen):
             table.add_row(
                 row.address, row.unit, row.hostname or "",
                 Text(row.state, style=STATE_STYLE.get(row.state, "")),
+                Text(_("{n} last seen").format(n=row.open_services), justify="right",
+                     style="dim") if row.gone and row.open_services else
                 Text(str(row.open_services), justify="right"),
                 Text(str(row.open_findings), justify="right",
                      style="bold red" if row.open_findings else "dim"),
@@ -504,6 +416,8 @@ class AssetsScreen(GarrisonScreen):
         parts += [" · ", (_("first seen {a}, last seen {b}").format(
             a=self.local(view.first_seen), b=self.local(view.last_seen)), "dim")]
         head.update(Text.assemble(*parts))
+        self.query_one("#services-title", Label).update(
+            _("Services when last seen") if view.state == "gone" else _("Open services"))
         for port, name, product in view.services:
             services.add_row(port, name, product)
         for fid, severity, status, title in view.findings:
