@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.timing import wall  # noqa: E402
+from garrison.findings.sla import SlaPolicy  # noqa: E402
+
+POLICY = SlaPolicy()
 
 SKILLS = ["web", "network", "forensics", "malware", "cloud", "industrial-control",
           "data-protection", "cryptography", "opinion", "legal"]
@@ -61,7 +64,7 @@ def generate(db: str, count: int) -> None:
         units = [u.id for u in session.exec(select(Unit)) if u.id is not None]
         codes = [u.code for u in session.exec(select(Unit))]
         findings = [add_manual(session, unit_code=rng.choice(codes), title=f"finding {i}",
-                               severity=Severity.high, actor="bench", now=now).id
+                               severity=Severity.high, actor="bench", now=now, policy=POLICY).id
                     for i in range(200)]
         experts = []
         for i in range(1, count + 1):

@@ -25,3 +25,10 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """Translate a message with a count, choosing the plural form for ``n``."""
     return _translation.ngettext(singular, plural, n)
+
+
+def language() -> str:
+    """The catalogue's language, e.g. ``zh_CN``; ``en`` when messages are not translated."""
+    info = _translation.info()
+    return info.get("language", "en") if isinstance(_translation, gettext.GNUTranslations) \
+        else "en"

@@ -40,6 +40,17 @@ OPEN_STATES = (FindingStatus.open, FindingStatus.in_progress)
 CLOSED_STATES = (FindingStatus.fixed, FindingStatus.verified)
 """Statuses of a finding that was fixed."""
 
+_S = FindingStatus
+STATUS_MOVES: dict[FindingStatus, tuple[FindingStatus, ...]] = {
+    _S.open: (_S.in_progress, _S.fixed, _S.accepted_risk, _S.false_positive),
+    _S.in_progress: (_S.open, _S.fixed, _S.accepted_risk, _S.false_positive),
+    _S.fixed: (_S.verified, _S.open),
+    _S.verified: (_S.open,),
+    _S.accepted_risk: (_S.open,),
+    _S.false_positive: (_S.open,),
+}
+"""The finding lifecycle: the statuses each status may move to (``findings.lifecycle``)."""
+
 
 class AssignmentRole(enum.StrEnum):
     """What an expert is called in as (``garrison experts assign --role``)."""

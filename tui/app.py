@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -29,6 +29,9 @@ from tui.screens.drills import DrillsScreen
 from tui.screens.experts import ExpertsScreen
 from tui.screens.findings import FindingsScreen
 from tui.screens.help import HelpScreen
+
+if TYPE_CHECKING:
+    from garrison.actions import ActionContext
 
 STYLES = Path(__file__).parent / "styles"
 SCREENS = {
@@ -67,9 +70,22 @@ class GarrisonApp(App[None]):
         self.settings = settings
         self.first_screen = screen
         self.theme = theme or DARK
+        self._action_context: ActionContext | None = None
+        self._action_lock = threading.Lock()
         self.selected_finding: int | None = None
         """The finding highlighted on the findings screen (the experts screen assigns to
         it)."""
+
+    @property
+    def context(self) -> ActionContext:
+        """The action context every screen's writes and reads use (built on first use,
+        in a worker: it imports the ORM)."""
+        with self._action_lock:
+            if self._action_context is None:
+                from garrison.actions import action_context
+
+                self._action_context = action_context(self.settings)
+            return self._action_context
 
     def now(self) -> datetime:
         """Now, from the settings' clock (``GARRISON_CLOCK``; pinned by tests)."""

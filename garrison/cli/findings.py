@@ -12,9 +12,11 @@ from garrison.cli.context import console, open_db, print_json
 from garrison.i18n import _
 
 if TYPE_CHECKING:
+    from garrison.actions import ActionContext
+    from garrison.errors import GarrisonError
+    from garrison.findings.lifecycle import TransitionRefused
     from garrison.findings.listing import FindingFilter, FindingRow
     from garrison.findings.quick import QuickPage
-    from garrison.settings import Settings
 
 app = typer.Typer(help=_("Findings: owners, deadlines, status history, exports."),
                   no_args_is_help=True)
@@ -93,20 +95,40 @@ def build_filter(unit: str | None, severity: list[str] | None, status: list[str]
         rule=rule, text=text)
 
 
-def _sweep(settings: Settings) -> None:
-    """Reopen risk acceptances whose expiry passed: every findings command touches them."""
-    from garrison.db import write_session
-    from garrison.findings.lifecycle import reopen_expired
-    from garrison.findings.sla import settings_policy
+def _context(ctx: typer.Context) -> ActionContext:
+    """The action context of this command (settings checked, schema at head)."""
+    from garrison.actions import action_context
 
-    with write_session(settings) as session:
-        reopened = reopen_expired(session, actor=settings.actor, now=settings.now(),
-                                  policy=settings_policy(settings))
+    return action_context(open_db(ctx))
+
+
+def _say_reopened(reopened: tuple[int, ...]) -> None:
     if reopened:
         from garrison.cli.context import err_console
 
         err_console().print(_("Reopened {n} finding(s) whose risk acceptance expired: {ids}")
                             .format(n=len(reopened), ids=", ".join(map(str, reopened))))
+
+
+#: How the CLI names the fields a status change may need.
+FLAGS = {"reason": "--reason", "until": "--until", "approver": "--approver"}
+
+
+def _refused(exc: TransitionRefused) -> GarrisonError:
+    """The lifecycle's refusal, phrased with this command's flags."""
+    from garrison.errors import GarrisonError
+
+    if exc.missing:
+        return GarrisonError(
+            exc.message + _(" (give {flags})").format(
+                flags=", ".join(FLAGS[m] for m in exc.missing)),
+            hint=_("e.g. --reason \"vendor patch due in Q3\" --approver 王强 "
+                   "--until 2027-06-30") if "until" in exc.missing else exc.hint)
+    if exc.extra:
+        return GarrisonError(
+            exc.message + _(" (drop {flags})").format(
+                flags=", ".join(FLAGS[m] for m in exc.extra)), hint=exc.hint)
+    return exc
 
 
 @app.command("list")
@@ -130,15 +152,11 @@ def list_(
     if page is not None:
         rows, total = page.rows, page.total
     else:
-        from garrison.db import read_session
-        from garrison.findings.queries import count_findings, list_findings
+        from garrison.findings import service
 
-        settings = open_db(ctx)
-        _sweep(settings)
-        with read_session(settings) as session:
-            now = settings.now()
-            rows = list_findings(session, f, now=now, limit=limit, after_id=after)
-            total = count_findings(session, f, now=now) if len(rows) == limit else None
+        full = service.list_page(_context(ctx), f, limit=limit, after_id=after)
+        _say_reopened(full.reopened)
+        rows, total = full.rows, full.total
     if as_json:
         print_json([r.as_json() for r in rows])
         return
@@ -198,13 +216,10 @@ def show(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="
          as_json: JsonOpt = False) -> None:
     """One finding: where, how bad, whose, by when, its evidence and its history."""
     from garrison.cli.findings_render import detail_json, render_detail
-    from garrison.db import read_session
-    from garrison.findings.queries import finding_detail
+    from garrison.findings import service
 
-    settings = open_db(ctx)
-    _sweep(settings)
-    with read_session(settings) as session:
-        detail = finding_detail(session, finding_id, now=settings.now())
+    detail, reopened = service.detail(_context(ctx), finding_id)
+    _say_reopened(reopened)
     if as_json:
         print_json(detail_json(detail))
     else:
@@ -232,21 +247,16 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Record a finding by hand (from an audit, a report, a drill)."""
-    from garrison.db import write_session
-    from garrison.findings.manual import add_manual
-    from garrison.findings.sla import settings_policy
-    from garrison.models import Severity
+    from garrison.findings import service
+    from garrison.vocab import Severity
 
-    settings = open_db(ctx)
     (sev,) = _enum_values(_("severity"), [severity], [s.value for s in Severity])
     protocol, number = _port(port)
-    with write_session(settings) as session:
-        finding = add_manual(session, unit_code=unit, title=title, severity=Severity(sev),
-                             actor=settings.actor, address=asset, protocol=protocol,
-                             port=number, description=description, remediation=remediation,
-                             owner=owner, cvss=cvss, cwe=cwe, now=settings.now(),
-                             policy=settings_policy(settings))
-        fid, due, who = finding.id, finding.due_at, finding.owner
+    added = service.add(_context(ctx), unit_code=unit, title=title, severity=Severity(sev),
+                        address=asset, protocol=protocol, port=number,
+                        description=description, remediation=remediation, owner=owner,
+                        cvss=cvss, cwe=cwe)
+    fid, due, who = added.id, added.due_at, added.owner
     if as_json:
         print_json({"id": fid, "owner": who, "due_at": due.isoformat() if due else None})
     else:
@@ -270,15 +280,10 @@ def assign(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar
            person: Annotated[str, typer.Argument(metavar="PERSON")],
            note: Annotated[str | None, typer.Option("--note")] = None) -> None:
     """Give a finding to another owner."""
-    from garrison.db import write_session
-    from garrison.findings.lifecycle import assign as do_assign
-    from garrison.findings.sla import settings_policy
+    from garrison.findings import service
 
-    settings = open_db(ctx)
-    _sweep(settings)
-    with write_session(settings) as session:
-        do_assign(session, finding_id=finding_id, owner=person, actor=settings.actor,
-                  note=note, now=settings.now(), policy=settings_policy(settings))
+    _say_reopened(service.assign(_context(ctx), finding_id=finding_id, owner=person,
+                                 note=note).reopened)
     console().print(_("Finding {id} is now owned by {p}.").format(id=finding_id, p=person))
 
 
@@ -295,20 +300,20 @@ def set_status(
         "accepted_risk: who approved it."))] = None,
 ) -> None:
     """Move a finding through its lifecycle (refused moves say which are allowed)."""
-    from garrison.db import write_session
-    from garrison.findings.lifecycle import set_status as do_set
-    from garrison.findings.sla import settings_policy
-    from garrison.models import FindingStatus
+    from garrison.findings import service
+    from garrison.findings.lifecycle import TransitionRefused
+    from garrison.vocab import FindingStatus
 
-    settings = open_db(ctx)
+    context = _context(ctx)
     (value,) = _enum_values(_("status"), [status], [s.value for s in FindingStatus])
-    with write_session(settings) as session:
-        finding = do_set(session, finding_id=finding_id, status=FindingStatus(value),
-                         actor=settings.actor, reason=reason, until=_date(until, "--until"),
-                         approver=approver, now=settings.now(),
-                         policy=settings_policy(settings),
-                         max_acceptance_days=settings.accepted_risk_max_days)
-        due = finding.due_at
+    try:
+        changed = service.set_status(context, finding_id=finding_id,
+                                     status=FindingStatus(value), reason=reason,
+                                     until=_date(until, "--until"), approver=approver)
+    except TransitionRefused as exc:
+        raise _refused(exc) from exc
+    _say_reopened(changed.reopened)
+    due = changed.due_at
     console().print(_("Finding {id} is now {s}{due}.").format(
         id=finding_id, s=value,
         due=_("; due {d}").format(d=due.strftime("%Y-%m-%d")) if due and value == "open"
@@ -319,15 +324,9 @@ def set_status(
 def note(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="ID")],
          text: Annotated[str, typer.Argument(metavar="TEXT")]) -> None:
     """Add a note to a finding's history."""
-    from garrison.db import write_session
-    from garrison.findings.lifecycle import add_note
-    from garrison.findings.sla import settings_policy
+    from garrison.findings import service
 
-    settings = open_db(ctx)
-    _sweep(settings)
-    with write_session(settings) as session:
-        add_note(session, finding_id=finding_id, text=text, actor=settings.actor,
-                 now=settings.now(), policy=settings_policy(settings))
+    _say_reopened(service.add_note(_context(ctx), finding_id=finding_id, text=text).reopened)
     console().print(_("Note added to finding {id}.").format(id=finding_id))
 
 
@@ -335,16 +334,12 @@ def note(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="
 def summary(ctx: typer.Context, unit: UnitOpt = None, as_json: JsonOpt = False) -> None:
     """The league table: active findings by unit and severity, overdue, time to fix."""
     from garrison.cli.findings_render import render_summary
-    from garrison.db import read_session
-    from garrison.findings.queries import FindingFilter
-    from garrison.findings.sla import settings_policy
-    from garrison.findings.summary import summarise
+    from garrison.findings import service
 
-    settings = open_db(ctx)
-    _sweep(settings)
-    with read_session(settings) as session:
-        result = summarise(session, FindingFilter(unit=unit), now=settings.now())
-    policy = settings_policy(settings)
+    context = _context(ctx)
+    result, reopened = service.summary(context, unit)
+    _say_reopened(reopened)
+    policy = context.policies.sla
     if as_json:
         print_json({**result.as_json(), "sla": policy.as_json()})
     else:
@@ -366,15 +361,11 @@ def export(
     source: SourceOpt = None, rule: RuleOpt = None, text: TextOpt = None,
 ) -> None:
     """Export findings for auditors, with a manifest; the export is audited."""
-    from garrison.db import display_url, write_session
-    from garrison.findings.exporting import export_findings
+    from garrison.findings import service
 
-    settings = open_db(ctx)
-    _sweep(settings)
+    context = _context(ctx)
     f = build_filter(unit, severity, status, owner, overdue, since, source, rule, text)
-    with write_session(settings) as session:
-        result = export_findings(session, fmt=fmt, path=output, filters=f,
-                                 actor=settings.actor, database=display_url(settings.db),
-                                 now=settings.now())
+    result, reopened = service.export(context, fmt=fmt, path=output, filters=f)
+    _say_reopened(reopened)
     console().print(_("Wrote {n} findings to {p} ({fmt})\nmanifest {m}\nsha256 {s}").format(
         n=result.rows, p=result.path, fmt=result.format, m=result.manifest, s=result.sha256))

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from garrison import audit
 from garrison.errors import GarrisonError, NotFoundError
-from garrison.findings.sla import DEFAULT_POLICY, SlaPolicy, due_at
+from garrison.findings.sla import SlaPolicy, due_at
 from garrison.i18n import _
 from garrison.models import (
     Asset,
@@ -30,21 +30,33 @@ from garrison.models import (
     FindingEvent,
     FindingStatus,
 )
-from garrison.vocab import OPEN_STATES
+from garrison.vocab import OPEN_STATES, STATUS_MOVES
 
 S = FindingStatus
-ALLOWED: dict[FindingStatus, tuple[FindingStatus, ...]] = {
-    S.open: (S.in_progress, S.fixed, S.accepted_risk, S.false_positive),
-    S.in_progress: (S.open, S.fixed, S.accepted_risk, S.false_positive),
-    S.fixed: (S.verified, S.open),
-    S.verified: (S.open,),
-    S.accepted_risk: (S.open,),
-    S.false_positive: (S.open,),
-}
+ALLOWED = STATUS_MOVES
+
+#: What a move may require, by field (front-ends phrase them: a CLI flag, a TUI field).
+REASON, UNTIL, APPROVER = "reason", "until", "approver"
 
 
 class TransitionRefused(GarrisonError):
-    """A status change the lifecycle does not allow, or one missing what it requires."""
+    """A status change the lifecycle does not allow, or one missing what it requires.
+
+    Carries data for the front-ends: ``allowed`` (the moves open from the current
+    status, when the move itself is refused), ``missing`` and ``extra`` (fields, among
+    ``reason``, ``until``, ``approver``, that the move needs or does not take). The text
+    names no command-line flag."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 allowed: tuple[FindingStatus, ...] = (), missing: tuple[str, ...] = (),
+                 extra: tuple[str, ...] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.allowed, self.missing, self.extra = allowed, missing, extra
+
+
+def field_names() -> dict[str, str]:
+    """The fields a move may need, as the text of a message says them."""
+    return {REASON: _("a reason"), UNTIL: _("an expiry date"), APPROVER: _("an approver")}
 
 
 def get_finding(session: Session, finding_id: int) -> Finding:
@@ -79,7 +91,7 @@ def _protection_level(session: Session, finding: Finding) -> int | None:
 def set_status(session: Session, *, finding_id: int, status: FindingStatus, actor: str,
                reason: str | None = None, until: date | None = None,
                approver: str | None = None, now: datetime,
-               policy: SlaPolicy = DEFAULT_POLICY, max_acceptance_days: int = 365) -> Finding:
+               policy: SlaPolicy, max_acceptance_days: int) -> Finding:
     """Move a finding to ``status``; refuse what the lifecycle does not allow."""
     reopen_expired(session, actor=actor, now=now, finding_ids=[finding_id], policy=policy)
     finding = get_finding(session, finding_id)
@@ -90,7 +102,8 @@ def set_status(session: Session, *, finding_id: int, status: FindingStatus, acto
             _("finding {id} is {old}; it cannot move to {new}").format(
                 id=finding_id, old=old.value, new=status.value),
             hint=_("From {old} it can move to: {allowed}.").format(old=old.value,
-                                                                  allowed=allowed))
+                                                                  allowed=allowed),
+            allowed=ALLOWED[old])
     note = _check_requirements(status, reason, until, approver, now, max_acceptance_days)
     finding.status, finding.status_changed_at = status, now
     if status is S.accepted_risk:
@@ -112,16 +125,16 @@ def set_status(session: Session, *, finding_id: int, status: FindingStatus, acto
 def _check_requirements(status: FindingStatus, reason: str | None, until: date | None,
                         approver: str | None, now: datetime, max_days: int) -> str | None:
     reason = (reason or "").strip() or None
+    names = field_names()
     if status is S.accepted_risk:
-        missing = [name for name, value in (("--reason", reason), ("--until", until),
-                                            ("--approver", (approver or "").strip()))
-                   if not value]
+        missing = tuple(name for name, value in ((REASON, reason), (UNTIL, until),
+                                                 (APPROVER, (approver or "").strip()))
+                        if not value)
         if missing:
             raise TransitionRefused(
                 _("accepting a risk needs a reason, an approver and an expiry date; "
-                  "missing: {m}").format(m=", ".join(missing)),
-                hint=_("e.g. --reason \"vendor patch due in Q3\" --approver 王强 "
-                       "--until 2027-06-30"))
+                  "missing: {m}").format(m=", ".join(names[m] for m in missing)),
+                missing=missing)
         assert until is not None
         today = now.date()
         if until <= today:
@@ -134,15 +147,19 @@ def _check_requirements(status: FindingStatus, reason: str | None, until: date |
         return _("accepted until {until}, approved by {who}: {why}").format(
             until=until, who=approver, why=reason)
     if status is S.false_positive and not reason:
-        raise TransitionRefused(_("marking a false positive needs a reason (--reason)"))
-    if until is not None or approver is not None:
-        raise TransitionRefused(_("--until and --approver apply only to accepted_risk"))
+        raise TransitionRefused(_("marking a false positive needs a reason"),
+                                missing=(REASON,))
+    extra = tuple(name for name, value in ((UNTIL, until), (APPROVER, approver))
+                  if value is not None)
+    if extra:
+        raise TransitionRefused(_("an expiry date and an approver apply only to "
+                                  "accepted_risk"), extra=extra)
     return reason
 
 
 def reopen_expired(session: Session, *, actor: str, now: datetime,
                    finding_ids: list[int] | None = None,
-                   policy: SlaPolicy = DEFAULT_POLICY) -> list[int]:
+                   policy: SlaPolicy) -> list[int]:
     """Reopen risk acceptances whose expiry has passed (all, or those given)."""
     query = select(Finding).where(col(Finding.status) == S.accepted_risk,
                                   col(Finding.accepted_until) < now.date())
@@ -168,7 +185,7 @@ def reopen_expired(session: Session, *, actor: str, now: datetime,
 
 def assign(session: Session, *, finding_id: int, owner: str, actor: str,
            note: str | None = None, now: datetime,
-           policy: SlaPolicy = DEFAULT_POLICY) -> Finding:
+           policy: SlaPolicy) -> Finding:
     owner = owner.strip()
     if not owner:
         raise GarrisonError(_("the new owner's name must not be empty"))
@@ -189,7 +206,7 @@ def assign(session: Session, *, finding_id: int, owner: str, actor: str,
 
 
 def add_note(session: Session, *, finding_id: int, text: str, actor: str,
-             now: datetime, policy: SlaPolicy = DEFAULT_POLICY) -> Finding:
+             now: datetime, policy: SlaPolicy) -> Finding:
     text = text.strip()
     if not text:
         raise GarrisonError(_("the note is empty"))

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from garrison import audit
 from garrison.errors import GarrisonError, NotFoundError
-from garrison.findings.sla import DEFAULT_POLICY, SlaPolicy, due_at
+from garrison.findings.sla import SlaPolicy, due_at
 from garrison.i18n import _
 from garrison.models import (
     Asset,
@@ -45,7 +45,7 @@ def add_manual(session: Session, *, unit_code: str, title: str, severity: Severi
                port: int | None = None, description: str | None = None,
                remediation: str | None = None, owner: str | None = None,
                cvss: str | None = None, cwe: str | None = None,
-               now: datetime, policy: SlaPolicy = DEFAULT_POLICY,
+               now: datetime, policy: SlaPolicy,
                source: FindingSource = FindingSource.manual, fingerprint: str | None = None,
                rule_id: str = "manual", evidence: dict[str, object] | None = None,
                note: str | None = None) -> Finding:

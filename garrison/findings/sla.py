@@ -58,8 +58,8 @@ class SlaPolicy:
 DEFAULT_POLICY = SlaPolicy()
 
 
-def due_at(severity: Severity, start: datetime, protection_level: int | None = None,
-           policy: SlaPolicy = DEFAULT_POLICY) -> datetime | None:
+def due_at(severity: Severity, start: datetime, protection_level: int | None,
+           policy: SlaPolicy) -> datetime | None:
     days = policy.days_for(severity, protection_level)
     return None if days is None else start + timedelta(days=days)
 

@@ -13,13 +13,13 @@ from garrison.findings.manual import add_manual
 from garrison.models import Assignment, AuditEvent, Severity
 from garrison.settings import Settings
 from tests.conftest import CliRunner
-from tests.garrison.helpers import count, snapshot
+from tests.garrison.helpers import POLICY, count, snapshot
 
 
 def finding_on(settings: Settings, unit: str) -> int:
     with write_session(settings) as session:
         finding = add_manual(session, unit_code=unit, title="勒索病毒告警", severity=Severity.high,
-                             actor="setup", now=settings.now())
+                             actor="setup", now=settings.now(), policy=POLICY)
         assert finding.id is not None
         return finding.id
 

@@ -12,7 +12,7 @@ from garrison.findings.manual import add_manual
 from garrison.models import Asset, Finding, Severity
 from garrison.settings import Settings
 from tests.conftest import FIXTURES
-from tests.garrison.helpers import import_file
+from tests.garrison.helpers import POLICY, import_file
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ def _manual(settings: Settings, name: str, ids: dict[str, int], *, unit: str = "
     with write_session(settings) as session:
         finding = add_manual(session, unit_code=unit, title=title or name, severity=severity,
                              actor="tester", address=address, owner=owner,
-                             now=NOW - timedelta(days=age_days))
+                             now=NOW - timedelta(days=age_days), policy=POLICY)
         assert finding.id is not None
         ids[name] = finding.id
 

@@ -9,9 +9,15 @@ from sqlmodel import SQLModel
 
 from garrison.db import get_engine, write_session
 from garrison.demo import demo_org_document
+from garrison.findings.sla import SlaPolicy
 from garrison.org.loader import load_org_file
 from garrison.org.service import ImportPlan, import_org
 from garrison.settings import Settings
+
+#: The built-in deadline policy and acceptance limit, for tests that call the lifecycle
+#: directly (services take them from the action context; nothing has a default).
+POLICY = SlaPolicy()
+MAX_ACCEPT = 365
 
 
 def count(settings: Settings, table: type[SQLModel]) -> int:

@@ -23,7 +23,7 @@ from garrison.models import (
     Unit,
 )
 from garrison.settings import Settings
-from tests.garrison.helpers import load_demo_org
+from tests.garrison.helpers import POLICY, load_demo_org
 
 SEEN = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 GONE_AT = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -102,6 +102,6 @@ def build(settings: Settings) -> dict[str, int]:
         for address in ("127.0.1.9", "127.0.1.2"):
             finding = add_manual(session, unit_code="hz-jw", title=f"Weak password on {address}",
                                  severity=Severity.high, actor="tester", address=address,
-                                 now=settings.now())
+                                 now=settings.now(), policy=POLICY)
             ids.setdefault("gone_finding", finding.id or 0)
     return ids

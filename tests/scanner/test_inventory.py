@@ -12,7 +12,7 @@ from garrison.findings.lifecycle import set_status
 from garrison.models import Asset, AssetState, Finding, FindingStatus, Service
 from garrison.settings import Settings
 from tests.conftest import FIXTURES
-from tests.garrison.helpers import count, import_file
+from tests.garrison.helpers import MAX_ACCEPT, POLICY, count, import_file
 from tests.scanner.helpers import (
     QUICK,
     changes,
@@ -86,7 +86,8 @@ def test_a_scan_reopens_a_risk_acceptance_once_it_expired(org: Settings) -> None
         assert redis.id is not None
         set_status(session, finding_id=redis.id, status=FindingStatus.accepted_risk,
                    actor="tester", reason="isolated VLAN", approver="王强",
-                   until=start.date() + timedelta(days=3), now=start)
+                   until=start.date() + timedelta(days=3), now=start,
+                   policy=POLICY, max_acceptance_days=MAX_ACCEPT)
     _run, result = ingest(org, [host("127.0.1.10", REDIS)], now=start + timedelta(days=2))
     assert dict(result.findings) == {"seen": 1}
     assert findings(org)[("redis-exposed", "127.0.1.10", 6379)] == "accepted_risk"

@@ -13,7 +13,7 @@ from garrison.findings.manual import add_manual
 from garrison.models import Severity
 from garrison.settings import Settings
 from tests.conftest import FIXTURES
-from tests.garrison.helpers import load_demo_org
+from tests.garrison.helpers import POLICY, load_demo_org
 
 #: The clock the TUI tests pin (``GarrisonApp(now=NOW)``).
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ def build(settings: Settings, *, drill: bool = False) -> Settings:
     with write_session(settings) as session:
         for i, (unit, title, severity) in enumerate(FINDINGS):
             add_manual(session, unit_code=unit, title=title, severity=severity,
-                       actor="setup", now=START + timedelta(days=i))
+                       actor="setup", now=START + timedelta(days=i), policy=POLICY)
         import_roster(session, POOL, actor="setup", source="pool", now=START)
     if drill:
         _finished_drill(settings)

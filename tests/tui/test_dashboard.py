@@ -29,7 +29,7 @@ from garrison.models import (
 )
 from garrison.settings import Settings
 from garrison.vocab import Severity
-from tests.garrison.helpers import load_demo_org
+from tests.garrison.helpers import MAX_ACCEPT, POLICY, load_demo_org
 from tests.tui.conftest import NOW, SCANNED
 from tui.app import GarrisonApp
 from tui.screens.dashboard import (
@@ -225,7 +225,8 @@ async def test_sparkline_shows_open_trend_of_the_history(db: Settings) -> None:
                                                                            tzinfo=UTC))):
             finding = session.exec(select(Finding).where(Finding.title == title)).one()
             assert finding.id is not None
-            set_status(session, finding_id=finding.id, status=FIXED, actor="t", now=when)
+            set_status(session, finding_id=finding.id, status=FIXED, actor="t", now=when,
+                       policy=POLICY, max_acceptance_days=MAX_ACCEPT)
     with read_session(db) as session:
         findings = list(session.exec(select(Finding)).all())
         events = list(session.exec(select(FindingEvent).order_by(col(FindingEvent.id))).all())
@@ -343,7 +344,7 @@ async def test_ctrl_r_refreshes(db: Settings) -> None:
         assert text_of(screen, "sev-critical").split()[:2] == ["critical", "2"]
         with write_session(db) as session:
             add_manual(session, unit_code="nb-jw", title="New critical", actor="t",
-                       severity=Severity.critical, now=NOW - timedelta(days=1))
+                       severity=Severity.critical, now=NOW - timedelta(days=1), policy=POLICY)
         await pilot.press("ctrl+r")
         await settle(app, pilot)
         assert screen.loads == loads + 1

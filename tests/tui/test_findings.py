@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 from textual.coordinate import Coordinate
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
@@ -14,7 +15,8 @@ from garrison.findings.listing import FindingFilter
 from garrison.findings.queries import count_findings, finding_detail
 from garrison.models import Finding, FindingStatus
 from garrison.settings import Settings
-from tests.tui.conftest import NOW
+from tests.garrison.helpers import POLICY
+from tests.tui.conftest import NOW, settle
 from tui.app import GarrisonApp
 from tui.screens.findings import FindingsScreen
 from tui.widgets.export_prompt import ExportPrompt
@@ -134,29 +136,43 @@ async def test_change_status_through_the_tui(tui_db: Settings) -> None:
     assert events[-1].note == "修复中" and events[-1].actor == "tester"
 
 
-async def test_a_refused_transition_is_a_notification_and_changes_nothing(
+async def test_a_refused_transition_keeps_the_dialog_and_what_was_typed(
         tui_db: Settings) -> None:
+    """The status prompt offers only the moves the lifecycle allows; a refused move brings
+    the prompt back with the reason and approver typed and why, in words without a CLI
+    flag; nothing changes."""
     app = GarrisonApp(tui_db, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
         target = ids(app)[0]
         before = title_of(tui_db, target).status
-        for status, reason in ((FindingStatus.verified, None),
-                               (FindingStatus.accepted_risk, "vendor patch in Q3")):
-            await pilot.press("s")
-            await pilot.pause()
-            prompt = app.screen
-            prompt.query_one("#status", Select).value = status
-            prompt.query_one("#reason", Input).value = reason or ""
-            prompt.query_one("#ok", Button).press()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause()
+        prompt = app.screen
+        assert isinstance(prompt, StatusPrompt)
+        offered = [value for _label, value in prompt.query_one("#status", Select)._options
+                   if isinstance(value, FindingStatus)]
+        assert offered == [FindingStatus.in_progress, FindingStatus.fixed,
+                           FindingStatus.accepted_risk, FindingStatus.false_positive]
+        prompt.query_one("#status", Select).value = FindingStatus.accepted_risk
+        prompt.query_one("#reason", Input).value = "vendor patch in Q3"
+        prompt.query_one("#approver", Input).value = "王强"
+        prompt.query_one("#ok", Button).press()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        again = app.screen
+        assert isinstance(again, StatusPrompt)  # back, with what was typed
+        assert again.query_one("#status", Select).value is FindingStatus.accepted_risk
+        assert again.query_one("#reason", Input).value == "vendor patch in Q3"
+        assert again.query_one("#approver", Input).value == "王强"
+        error = str(again.query_one("#error", Label).render())
+        assert error == ("accepting a risk needs a reason, an approver and an expiry date; "
+                         "missing: an expiry date")
         messages = [n.message for n in app._notifications]
-        assert any(f"finding {target} is open; it cannot move to verified" in m
-                   for m in messages)
-        assert any("accepting a risk needs a reason, an approver and an expiry date; "
-                   "missing: --until, --approver" in m for m in messages)
+        assert error in messages and not any("--" in m for m in messages)
+        await pilot.press("escape")
+        await pilot.pause()
         assert isinstance(app.screen, FindingsScreen)  # still running, no crash
     assert title_of(tui_db, target).status is before
 
@@ -206,7 +222,7 @@ async def test_paging_loads_more_as_the_cursor_nears_the_end(tui_db: Settings) -
     with write_session(tui_db) as session:
         for i in range(230):
             add_manual(session, unit_code="ls-yl", title=f"bulk {i}", severity=Severity.low,
-                       actor="setup", now=NOW)
+                       actor="setup", now=NOW, policy=POLICY)
     app = GarrisonApp(tui_db, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
@@ -243,6 +259,8 @@ async def test_the_screen_works_on_both_backends(settings: Settings) -> None:
         await pilot.pause()
         first = ids(app)[0]
         assert screen.rows[first].severity.value == "critical"
+        screen.query_one("#table", DataTable).move_cursor(row=0)
+        await pilot.pause()
         await pilot.press("s")
         await pilot.pause()
         app.screen.query_one("#status", Select).value = FindingStatus.false_positive
@@ -307,3 +325,130 @@ async def test_a_busy_database_keeps_the_note_and_retries(tui_db: Settings) -> N
     with read_session(tui_db) as session:
         notes = [e.note for e in finding_detail(session, target, now=NOW).events]
     assert notes.count("已联系供应商，等待补丁") == 1
+
+
+# ------------------------------------------------------------ one action layer (issue 12)
+
+
+async def test_three_notes_in_a_row_land_on_the_finding_the_cursor_is_on(
+        tui_db: Settings) -> None:
+    """After every write the table reloads with the cursor still on the finding acted
+    on: three notes typed in a row with the keyboard all land on it."""
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        target = ids(app)[4]
+        app.screen.query_one("#table", DataTable).move_cursor(row=4)
+        await settle(pilot)
+        for text in ("第一条", "second", "第三条"):
+            await pilot.press("n")
+            await pilot.pause()
+            assert isinstance(app.screen, TextPrompt)
+            await pilot.press(*text)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.selected_finding == target
+    with read_session(tui_db) as session:
+        notes = [e.note for e in finding_detail(session, target, now=NOW).events]
+        others = [e.note for fid in ids_of(tui_db) if fid != target
+                  for e in finding_detail(session, fid, now=NOW).events]
+    assert notes[-3:] == ["第一条", "second", "第三条"]
+    assert not {"第一条", "second", "第三条"} & set(others)
+
+
+def ids_of(settings: Settings) -> list[int]:
+    with read_session(settings) as session:
+        return [f.id for f in session.exec(select(Finding)).all() if f.id is not None]
+
+
+async def test_an_export_from_the_tui_names_the_database_without_its_password(
+        settings: Settings, tmp_path: Path) -> None:
+    """The TUI's manifest names the database as the CLI's does (display-safe): on
+    PostgreSQL the password never reaches the file."""
+    import json
+
+    from garrison.db import display_url
+    from tests.tui.conftest import build
+
+    build(settings)
+    app = GarrisonApp(settings, screen="findings", now=NOW)
+    out = tmp_path / "tui.csv"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        app.screen.query_one("#path", Input).value = str(out)
+        app.screen.query_one("#ok", Button).press()
+        await settle(pilot)
+    manifest = json.loads((tmp_path / "tui.csv.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["database"] == display_url(settings.db)
+    password = make_url(settings.db).password
+    if password:
+        assert f":{password}@" not in json.dumps(manifest)
+
+
+def _expired_acceptance(settings: Settings) -> int:
+    """A finding whose risk acceptance ran out before ``NOW`` (accepted 40 days before
+    it, for 30 days)."""
+    from datetime import timedelta
+
+    from garrison.db import write_session
+    from garrison.findings.lifecycle import set_status
+    from tests.garrison.helpers import MAX_ACCEPT, POLICY
+
+    with read_session(settings) as session:
+        target = session.exec(select(Finding.id).where(
+            Finding.title == "门户网站存在SQL注入")).one()
+    assert target is not None
+    then = NOW - timedelta(days=40)
+    with write_session(settings) as session:
+        set_status(session, finding_id=target, status=FindingStatus.accepted_risk,
+                   actor="setup", reason="补丁未发布", approver="王强",
+                   until=(then + timedelta(days=30)).date(), now=then, policy=POLICY,
+                   max_acceptance_days=MAX_ACCEPT)
+    return target
+
+
+async def test_the_tui_reopens_expired_acceptances_with_the_deployments_deadlines(
+        tui_db: Settings) -> None:
+    """Opening the findings screen reopens a risk acceptance past its date (as every CLI
+    findings command does), and the reopened finding's deadline is the deployment's
+    (GARRISON_SLA_DAYS: critical 3 days), not the built-in 7."""
+    from datetime import timedelta
+
+    target = _expired_acceptance(tui_db)
+    assert title_of(tui_db, target).severity.value == "critical"
+    deployment = tui_db.model_copy(update={"sla_days": {"critical": 3}})
+    app = GarrisonApp(deployment, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert target in ids(app)
+        messages = [n.message for n in app._notifications]
+    assert f"Reopened 1 finding(s) whose risk acceptance expired: {target}" in messages
+    finding = title_of(tui_db, target)
+    assert finding.status is FindingStatus.open
+    assert finding.due_at == NOW + timedelta(days=3)
+
+
+async def test_a_note_from_the_tui_reopens_with_the_deployments_deadlines(
+        tui_db: Settings) -> None:
+    """The same through a write: the note's action reopens the expired acceptance first,
+    with the deployment's policy (before, the TUI's note used the built-in one)."""
+    from datetime import timedelta
+
+    target = _expired_acceptance(tui_db)
+    deployment = tui_db.model_copy(update={"sla_days": {"critical": 3}})
+    app = GarrisonApp(deployment, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        row = ids(app).index(target)
+        app.screen.query_one("#table", DataTable).move_cursor(row=row)
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query_one("#answer", Input).value = "已复查"
+        await pilot.press("enter")
+        await settle(pilot)
+    finding = title_of(tui_db, target)
+    assert finding.status is FindingStatus.open
+    assert finding.due_at == NOW + timedelta(days=3)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 from textual.screen import Screen
 
 if TYPE_CHECKING:
+    from garrison.actions import ActionContext
     from garrison.settings import Settings
     from tui.app import GarrisonApp
 
@@ -39,6 +40,12 @@ class GarrisonScreen(Screen[None]):
     @property
     def settings(self) -> Settings:
         return self.garrison.settings
+
+    @property
+    def context(self) -> ActionContext:
+        """What the screen's actions run with (the same as the CLI's): build it in a
+        worker thread, it imports the ORM."""
+        return self.garrison.context
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
         """The screen's own actions, for the command palette."""

@@ -9,7 +9,7 @@ in a worker thread; a newer filter cancels the older query's result.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -75,6 +75,9 @@ class FindingsScreen(GarrisonScreen):
         self.painted: FindingFilter | None = None
         """The filter whose first page the table shows."""
         self.rows: dict[int, FindingRow] = {}
+        self.keep: int | None = None
+        self.keep_row = 0
+        """The finding the cursor stays on when the table is read again."""
         self.warmed = False
 
     # ------------------------------------------------------------------ layout
@@ -160,7 +163,7 @@ class FindingsScreen(GarrisonScreen):
         new = self.read_filter()
         if new != self.filter:
             self.filter = new
-            self.reload()
+            self.reload(same_rows=False)
 
     def sort_by(self, key: str) -> None:
         if key == "where":
@@ -168,7 +171,7 @@ class FindingsScreen(GarrisonScreen):
         self.descending = not self.descending if key == self.order else key in (
             "first_seen",)
         self.order = key
-        self.reload()
+        self.reload(same_rows=False)
 
     @on(DataTable.HeaderSelected)
     def header_selected(self, event: DataTable.HeaderSelected) -> None:
@@ -179,21 +182,35 @@ class FindingsScreen(GarrisonScreen):
     def action_reload(self) -> None:
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, keep: int | None = None, *, same_rows: bool = True) -> None:
+        """Read the table again. The cursor stays on the finding it is on (or on ``keep``,
+        the finding just acted on) if that finding still matches; as many rows as were
+        loaded are read again, so it is found however far down it was. If it no longer
+        matches, the cursor stays on the same line (``same_rows``: the rows are the same
+        question's) or goes to the top (a new filter or order)."""
+        self.keep = keep if keep is not None else self.selected_id()
+        self.keep_row = self.query_one("#table", DataTable).cursor_row if same_rows else 0
         self.asked_at = time.perf_counter()
-        self.fetch(self.filter, self.order, self.descending, 0)
+        self.fetch(self.filter, self.order, self.descending, 0, max(PAGE, self.loaded))
 
     @work(thread=True, exclusive=True, group="rows")
-    def fetch(self, f: FindingFilter, order: str, descending: bool, offset: int) -> None:
+    def fetch(self, f: FindingFilter, order: str, descending: bool, offset: int,
+              limit: int = PAGE) -> None:
         worker = get_current_worker()
-        if order == "id" and not descending and offset == 0 and self._quick(f):
+        if (order == "id" and not descending and offset == 0 and limit == PAGE
+                and self._quick(f)):
             return
         from garrison.db import read_session
+        from garrison.findings import service
         from garrison.findings.queries import count_findings
 
         try:
+            if offset == 0:  # risk acceptances past their date reopen, as in the CLI
+                reopened = service.sweep(self.context)
+                if reopened:
+                    self.app.call_from_thread(self._say_reopened, reopened)
             with read_session(self.settings) as session:
-                if not self._read_page(session, f, order, descending, offset):
+                if not self._read_page(session, f, order, descending, offset, limit):
                     return
                 if offset == 0:
                     total = count_findings(session, f, now=self.garrison.now())
@@ -202,16 +219,20 @@ class FindingsScreen(GarrisonScreen):
         except GarrisonError as exc:
             self.app.call_from_thread(self._show_problem, exc)
 
+    def _say_reopened(self, ids: tuple[int, ...]) -> None:
+        self.notify(_("Reopened {n} finding(s) whose risk acceptance expired: {ids}").format(
+            n=len(ids), ids=", ".join(map(str, ids))), markup=False)
+
     def _read_page(self, session: Any, f: FindingFilter, order: str, descending: bool,
-                   offset: int) -> bool:
+                   offset: int, limit: int = PAGE) -> bool:
         """Read a page and hand it to the table; False if the worker was cancelled."""
         from garrison.findings.queries import list_findings
 
-        rows = list_findings(session, f, limit=PAGE + 1, order=order, descending=descending,
+        rows = list_findings(session, f, limit=limit + 1, order=order, descending=descending,
                              offset=offset, now=self.garrison.now())
         if get_current_worker().is_cancelled:
             return False
-        self.app.call_from_thread(self._show_rows, f, rows[:PAGE], offset, len(rows) > PAGE)
+        self.app.call_from_thread(self._show_rows, f, rows[:limit], offset, len(rows) > limit)
         return True
 
     def _quick(self, f: FindingFilter) -> bool:
@@ -260,7 +281,11 @@ class FindingsScreen(GarrisonScreen):
             self.latency = time.perf_counter() - self.asked_at
             self.painted = f
             if rows:
-                table.move_cursor(row=0)
+                ids = [r.id for r in rows]
+                keep = self.keep
+                # gone from the filter (fixed, say): the row that took its place
+                at = ids.index(keep) if keep in ids else min(self.keep_row, len(ids) - 1)
+                table.move_cursor(row=at if keep is not None else 0)
             else:
                 self._detail(Text(_("No finding matches the filter."), style="dim"))
         self._count_text()
@@ -392,52 +417,51 @@ class FindingsScreen(GarrisonScreen):
         self._ask_status(finding_id, current, None)
 
     def _ask_status(self, finding_id: int, current: FindingStatus,
-                    initial: StatusChange | None) -> None:
+                    initial: StatusChange | None, error: str | None = None) -> None:
         def done(change: StatusChange | None) -> None:
             if change is not None:
                 self.write_status(finding_id, change, current)
 
-        self.app.push_screen(StatusPrompt(finding_id, current, initial), done)
+        self.app.push_screen(StatusPrompt(finding_id, current, initial, error), done)
 
     @work(thread=True, group="write")
     def write_status(self, finding_id: int, change: StatusChange,
                      current: FindingStatus) -> None:
-        from garrison.findings.lifecycle import set_status
-        from garrison.findings.sla import settings_policy
+        from garrison.findings import service
 
-        def act(session: Any) -> str:
-            set_status(session, finding_id=finding_id, status=change.status,
-                       actor=self.settings.actor, reason=change.reason, until=change.until,
-                       approver=change.approver, now=self.garrison.now(),
-                       policy=settings_policy(self.settings),
-                       max_acceptance_days=self.settings.accepted_risk_max_days)
+        def act() -> str:
+            service.set_status(self.context, finding_id=finding_id, status=change.status,
+                               reason=change.reason, until=change.until,
+                               approver=change.approver)
             return _("Finding #{id} is now {s}.").format(id=finding_id, s=change.status.value)
 
-        self._write(act, again=lambda: self._ask_status(finding_id, current, change))
+        self._write(act, finding_id,
+                    again=lambda error: self._ask_status(finding_id, current, change, error))
 
-    def _write(self, act: Any, *, again: Any = None) -> None:
-        """Run ``act(session)`` in one transaction; say what happened or why not. When the
-        database stays busy, nothing was saved: the prompt opens again with what the user
-        entered (``again``), so a retry is one keypress and nothing typed is lost."""
-        from garrison.db import write_session
+    def _write(self, act: Callable[[], str], finding_id: int | None, *,
+               again: Callable[[str | None], None]) -> None:
+        """Run one action (``act``: a service call, one transaction); say what happened.
 
+        When the action is refused, or the database stays busy, nothing was saved: the
+        prompt comes back (``again``) with what the user entered and why, so nothing
+        typed is lost. After a write the table reloads with the cursor still on the
+        finding acted on (``finding_id``)."""
         try:
-            with write_session(self.settings) as session:
-                message = act(session)
+            message = act()
         except DatabaseBusy as exc:
             self.app.call_from_thread(
                 self.notify, _("{why}. What you entered is kept: confirm again to retry.")
                 .format(why=exc.message), title=_("Database busy"), severity="warning",
                 timeout=12, markup=False)
-            if again is not None:
-                self.app.call_from_thread(again)
+            self.app.call_from_thread(again, None)
             return
         except GarrisonError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title=_("Refused"),
-                                      severity="error", timeout=8)
+            self.app.call_from_thread(self.notify, exc.message, title=_("Refused"),
+                                      severity="error", timeout=8, markup=False)
+            self.app.call_from_thread(again, exc.message)
             return
-        self.app.call_from_thread(self.notify, message)
-        self.app.call_from_thread(self.reload)
+        self.app.call_from_thread(self.notify, message, markup=False)
+        self.app.call_from_thread(self.reload, finding_id)
 
     def action_assign(self) -> None:
         finding_id = self._need_selection()
@@ -446,53 +470,54 @@ class FindingsScreen(GarrisonScreen):
         self._ask_owner(finding_id, self.rows[finding_id].owner if finding_id in self.rows
                         else "")
 
-    def _ask_owner(self, finding_id: int, value: str) -> None:
+    def _ask_owner(self, finding_id: int, value: str, error: str | None = None) -> None:
         def done(owner: str | None) -> None:
             if owner:
                 self.write_owner(finding_id, owner)
 
         self.app.push_screen(TextPrompt(_("New owner of finding #{id}:").format(id=finding_id),
-                                        value=value), done)
+                                        value=value, error=error), done)
 
     @work(thread=True, group="write")
     def write_owner(self, finding_id: int, owner: str) -> None:
-        from garrison.findings.lifecycle import assign
+        from garrison.findings import service
 
-        def act(session: Any) -> str:
-            assign(session, finding_id=finding_id, owner=owner, actor=self.settings.actor,
-                   now=self.garrison.now())
+        def act() -> str:
+            service.assign(self.context, finding_id=finding_id, owner=owner, note=None)
             return _("Finding #{id} now belongs to {o}.").format(id=finding_id, o=owner)
 
-        self._write(act, again=lambda: self._ask_owner(finding_id, owner))
+        self._write(act, finding_id,
+                    again=lambda error: self._ask_owner(finding_id, owner, error))
 
     def action_note(self) -> None:
         finding_id = self._need_selection()
         if finding_id is not None:
             self._ask_note(finding_id, "")
 
-    def _ask_note(self, finding_id: int, value: str) -> None:
+    def _ask_note(self, finding_id: int, value: str, error: str | None = None) -> None:
         def done(text: str | None) -> None:
             if text:
                 self.write_note(finding_id, text)
 
         self.app.push_screen(TextPrompt(_("Note on finding #{id}:").format(id=finding_id),
-                                        value=value), done)
+                                        value=value, error=error), done)
 
     @work(thread=True, group="write")
     def write_note(self, finding_id: int, text: str) -> None:
-        from garrison.findings.lifecycle import add_note
+        from garrison.findings import service
 
-        def act(session: Any) -> str:
-            add_note(session, finding_id=finding_id, text=text, actor=self.settings.actor,
-                     now=self.garrison.now())
+        def act() -> str:
+            service.add_note(self.context, finding_id=finding_id, text=text)
             return _("Note added to finding #{id}.").format(id=finding_id)
 
-        self._write(act, again=lambda: self._ask_note(finding_id, text))
+        self._write(act, finding_id,
+                    again=lambda error: self._ask_note(finding_id, text, error))
 
     def action_export(self) -> None:
         self._ask_export(replace(self.filter), None)
 
-    def _ask_export(self, f: FindingFilter, initial: tuple[str, Any] | None) -> None:
+    def _ask_export(self, f: FindingFilter, initial: tuple[str, Any] | None,
+                    error: str | None = None) -> None:
         described = ", ".join(f"{k}={v}" for k, v in f.describe().items()) or _("everything")
 
         def done(answer: Any) -> None:
@@ -500,17 +525,15 @@ class FindingsScreen(GarrisonScreen):
                 fmt, path = answer
                 self.write_export(f, fmt, path)
 
-        self.app.push_screen(ExportPrompt(described, initial), done)
+        self.app.push_screen(ExportPrompt(described, initial, error), done)
 
     @work(thread=True, group="write")
     def write_export(self, f: FindingFilter, fmt: str, path: Any) -> None:
-        from garrison.findings.exporting import export_findings
+        from garrison.findings import service
 
-        def act(session: Any) -> str:
-            result = export_findings(session, fmt=fmt, path=path, filters=f,
-                                     actor=self.settings.actor, database=self.settings.db,
-                                     now=self.garrison.now())
+        def act() -> str:
+            result, _reopened = service.export(self.context, fmt=fmt, path=path, filters=f)
             return _("Wrote {n} findings to {p} (manifest beside it).").format(
                 n=result.rows, p=result.path)
 
-        self._write(act, again=lambda: self._ask_export(f, (fmt, path)))
+        self._write(act, None, again=lambda error: self._ask_export(f, (fmt, path), error))

@@ -19,9 +19,12 @@ from garrison.i18n import _
 class ExportPrompt(ModalScreen[tuple[str, Path] | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", _("Cancel"))]
 
-    def __init__(self, describe: str, initial: tuple[str, Path] | None = None) -> None:
+    def __init__(self, describe: str, initial: tuple[str, Path] | None = None,
+                 error: str | None = None) -> None:
         super().__init__()
         self.describe = describe
+        self.error = error
+        """Why the last export was refused (the prompt came back with it)."""
         self.initial = initial
         """The format and path entered before (the database was busy)."""
 
@@ -32,6 +35,7 @@ class ExportPrompt(ModalScreen[tuple[str, Path] | None]):
             yield Select([(name, name) for name in FORMATS], value=fmt, allow_blank=False,
                          id="format")
             yield Input(value=str(path), id="path")
+            yield Label(self.error or "", id="error", classes="error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(_("Export"), variant="primary", id="ok")
                 yield Button(_("Cancel"), id="cancel")

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from garrison.i18n import _
-from garrison.vocab import FindingStatus
+from garrison.vocab import STATUS_MOVES, FindingStatus
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,17 @@ class StatusChange:
 
 
 class StatusPrompt(ModalScreen[StatusChange | None]):
-    """Pick a status; a reason (required for false_positive and accepted_risk), and for
-    accepted_risk an approver and an expiry date. The lifecycle itself decides: a refused
-    move comes back as a notification, not a crash."""
+    """Pick a status among the moves the lifecycle allows from the current one; a reason
+    (required for false_positive and accepted_risk), and for accepted_risk an approver
+    and an expiry date. The lifecycle itself decides: a refused move brings the prompt
+    back with what was entered and why (``error``), not a crash."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", _("Cancel"))]
 
     def __init__(self, finding_id: int, current: FindingStatus,
-                 initial: StatusChange | None = None) -> None:
+                 initial: StatusChange | None = None, error: str | None = None) -> None:
         super().__init__()
+        self.error = error
         self.finding_id = finding_id
         self.current = current
         self.initial = initial
@@ -44,12 +46,12 @@ class StatusPrompt(ModalScreen[StatusChange | None]):
         with Vertical(classes="prompt"):
             yield Label(_("Finding #{id} is {s}. Move it to:").format(
                 id=self.finding_id, s=self.current.value))
-            yield Select([(s.value, s) for s in FindingStatus if s is not self.current],
+            yield Select([(s.value, s) for s in STATUS_MOVES[self.current]],
                          prompt=_("new status"), id="status")
             yield Input(placeholder=_("reason (false_positive, accepted_risk)"), id="reason")
             yield Input(placeholder=_("approver (accepted_risk)"), id="approver")
             yield Input(placeholder=_("until YYYY-MM-DD (accepted_risk)"), id="until")
-            yield Label("", id="error", classes="error")
+            yield Label(self.error or "", id="error", classes="error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(_("Change"), variant="primary", id="ok")
                 yield Button(_("Cancel"), id="cancel")
@@ -58,7 +60,8 @@ class StatusPrompt(ModalScreen[StatusChange | None]):
         self.query_one("#status", Select).focus()
         if self.initial is not None:
             change = self.initial
-            self.query_one("#status", Select).value = change.status
+            if change.status in STATUS_MOVES[self.current]:
+                self.query_one("#status", Select).value = change.status
             self.query_one("#reason", Input).value = change.reason or ""
             self.query_one("#approver", Input).value = change.approver or ""
             self.query_one("#until", Input).value = change.until.isoformat() \

@@ -17,14 +17,18 @@ from garrison.i18n import _
 class TextPrompt(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", _("Cancel"))]
 
-    def __init__(self, question: str, *, placeholder: str = "", value: str = "") -> None:
+    def __init__(self, question: str, *, placeholder: str = "", value: str = "",
+                 error: str | None = None) -> None:
         super().__init__()
         self.question, self.placeholder, self.value = question, placeholder, value
+        self.error = error
+        """Why the last answer was refused (the prompt came back with it)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="prompt"):
             yield Label(self.question)
             yield Input(value=self.value, placeholder=self.placeholder, id="answer")
+            yield Label(self.error or "", id="error", classes="error", markup=False)
             yield Label(_("enter to confirm, escape to cancel"), classes="dim")
 
     def on_mount(self) -> None:

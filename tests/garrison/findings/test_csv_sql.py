@@ -25,6 +25,7 @@ from garrison.findings.queries import export_rows
 from garrison.models import Finding, FindingStatus, RuleRecord, Severity
 from garrison.settings import Settings
 from tests.garrison.conftest import NOW, Known
+from tests.garrison.helpers import MAX_ACCEPT, POLICY
 
 NASTY = ["=HYPERLINK(\"http://x\")", "+86 571", "-1", "@SUM(A1)", "\tTAB", "\rCR", "'quoted",
          "普通文本", "a,b \"c\"\nline", "",
@@ -57,7 +58,7 @@ def varied(known: Known) -> Known:
                 if text else {}))
     with write_session(known.settings) as session:
         set_status(session, finding_id=known.ids["old-high"], status=FindingStatus.fixed,
-                   actor="t", now=NOW)
+                   actor="t", now=NOW, policy=POLICY, max_acceptance_days=MAX_ACCEPT)
     return known
 
 

@@ -23,6 +23,7 @@ from garrison.findings.manual import add_manual
 from garrison.findings.sla import SlaPolicy, due_at, policy_from
 from garrison.models import AuditEvent, FindingEvent, FindingStatus, Severity
 from tests.garrison.conftest import NOW, Known, finding
+from tests.garrison.helpers import MAX_ACCEPT, POLICY
 
 S = FindingStatus
 ALL = list(S)
@@ -47,7 +48,8 @@ def _move(known: Known, fid: int, status: FindingStatus) -> None:
     if status is S.accepted_risk:
         extra.update(until=NOW.date() + timedelta(days=30), approver="王强")
     with write_session(known.settings) as session:
-        set_status(session, finding_id=fid, status=status, actor="tester", now=NOW, **extra)
+        set_status(session, finding_id=fid, status=status, actor="tester", now=NOW,
+                   policy=POLICY, max_acceptance_days=MAX_ACCEPT, **extra)
 
 
 def _events(known: Known, fid: int) -> list[tuple[str, str | None, str, str | None]]:
@@ -98,30 +100,39 @@ def test_every_refused_move_says_what_is_allowed(known: Known, start: FindingSta
 def _set(known: Known, status: FindingStatus, **kwargs: object) -> None:
     with write_session(known.settings) as session:
         set_status(session, finding_id=known.ids["fresh-high"], status=status, actor="tester",
-                   now=NOW, **kwargs)  # type: ignore[arg-type]
+                   now=NOW, policy=POLICY, max_acceptance_days=MAX_ACCEPT,
+                   **kwargs)  # type: ignore[arg-type]
 
 
 REQUIREMENTS = [
     (S.accepted_risk, {}, "accepting a risk needs a reason, an approver and an expiry date; "
-     "missing: --reason, --until, --approver"),
+     "missing: a reason, an expiry date, an approver", ("reason", "until", "approver"), ()),
     (S.accepted_risk, {"reason": "r", "approver": "王强"}, "accepting a risk needs a reason, "
-     "an approver and an expiry date; missing: --until"),
+     "an approver and an expiry date; missing: an expiry date", ("until",), ()),
     (S.accepted_risk, {"reason": "r", "approver": "王强", "until": NOW.date()},
-     "the acceptance must end after today (2026-11-26)"),
+     "the acceptance must end after today (2026-11-26)", (), ()),
     (S.accepted_risk, {"reason": "r", "approver": "王强", "until": date(2028, 1, 1)},
-     "an acceptance may run at most 365 days (until 2027-11-26); renew it later instead"),
-    (S.false_positive, {}, "marking a false positive needs a reason (--reason)"),
-    (S.false_positive, {"reason": "   "}, "marking a false positive needs a reason (--reason)"),
-    (S.fixed, {"until": date(2027, 1, 1)}, "--until and --approver apply only to accepted_risk"),
+     "an acceptance may run at most 365 days (until 2027-11-26); renew it later instead",
+     (), ()),
+    (S.false_positive, {}, "marking a false positive needs a reason", ("reason",), ()),
+    (S.false_positive, {"reason": "   "}, "marking a false positive needs a reason",
+     ("reason",), ()),
+    (S.fixed, {"until": date(2027, 1, 1)},
+     "an expiry date and an approver apply only to accepted_risk", (), ("until",)),
 ]
 
 
-@pytest.mark.parametrize(("status", "kwargs", "message"), REQUIREMENTS)
+@pytest.mark.parametrize(("status", "kwargs", "message", "missing", "extra"), REQUIREMENTS)
 def test_requirements_of_a_move(known: Known, status: FindingStatus, kwargs: dict[str, object],
-                                message: str) -> None:
+                                message: str, missing: tuple[str, ...],
+                                extra: tuple[str, ...]) -> None:
+    """The refusal carries what is missing or extra as data, and its text names no
+    command-line flag (the CLI and the TUI phrase it for their users)."""
     with pytest.raises(TransitionRefused) as err:
         _set(known, status, **kwargs)
     assert err.value.message == message
+    assert (err.value.missing, err.value.extra) == (missing, extra)
+    assert "--" not in str(err.value)
     assert finding(known.settings, known.ids["fresh-high"]).status is S.open
 
 
@@ -154,7 +165,7 @@ def test_reopening_restarts_the_clock(known: Known) -> None:
     _move(known, fid, S.fixed)
     with write_session(known.settings) as session:
         set_status(session, finding_id=fid, status=S.open, actor="tester",
-                   now=NOW + timedelta(days=20))
+                   now=NOW + timedelta(days=20), policy=POLICY, max_acceptance_days=MAX_ACCEPT)
     assert finding(known.settings, fid).due_at == NOW + timedelta(days=24)  # 20 + 4
 
 
@@ -162,8 +173,10 @@ def test_an_expired_acceptance_reopens_by_itself(known: Known) -> None:
     fid = known.ids["fresh-high"]
     _set(known, S.accepted_risk, reason="r", approver="王强", until=NOW.date() + timedelta(3))
     with write_session(known.settings) as session:
-        assert reopen_expired(session, actor="tester", now=NOW + timedelta(days=3)) == []
-        assert reopen_expired(session, actor="tester", now=NOW + timedelta(days=4)) == [fid]
+        assert reopen_expired(session, actor="tester", now=NOW + timedelta(days=3),
+                              policy=POLICY) == []
+        assert reopen_expired(session, actor="tester", now=NOW + timedelta(days=4),
+                              policy=POLICY) == [fid]
     f = finding(known.settings, fid)
     assert (f.status, f.accepted_until, f.accepted_by) == (S.open, None, None)
     assert f.due_at == NOW + timedelta(days=34)  # the clock restarted on reopening
@@ -177,7 +190,7 @@ def test_a_move_on_an_expired_acceptance_reopens_it_first(known: Known) -> None:
     _set(known, S.accepted_risk, reason="r", approver="王强", until=NOW.date() + timedelta(3))
     with write_session(known.settings) as session:
         set_status(session, finding_id=fid, status=S.in_progress, actor="tester",
-                   now=NOW + timedelta(days=10))
+                   now=NOW + timedelta(days=10), policy=POLICY, max_acceptance_days=MAX_ACCEPT)
     assert [e[2] for e in _events(known, fid)][-2:] == ["open", "in_progress"]
 
 
@@ -189,9 +202,9 @@ def test_assigning_or_noting_an_expired_acceptance_reopens_it_first(known: Known
     later = NOW + timedelta(days=10)
     with write_session(known.settings) as session:
         if touch == "assign":
-            assign(session, finding_id=fid, owner="张伟", actor="tester", now=later)
+            assign(session, finding_id=fid, owner="张伟", actor="tester", now=later, policy=POLICY)
         else:
-            add_note(session, finding_id=fid, text="复查", actor="tester", now=later)
+            add_note(session, finding_id=fid, text="复查", actor="tester", now=later, policy=POLICY)
     f = finding(known.settings, fid)
     assert (f.status, f.due_at) == (S.open, later + timedelta(days=30))
     assert [e[0:3] for e in _events(known, fid)][-2:] == [
@@ -201,12 +214,14 @@ def test_assigning_or_noting_an_expired_acceptance_reopens_it_first(known: Known
 def test_assign_and_note_are_history_too(known: Known) -> None:
     fid = known.ids["fresh-high"]
     with write_session(known.settings) as session:
-        assign(session, finding_id=fid, owner="张伟", actor="tester", note="运维组接手", now=NOW)
-        add_note(session, finding_id=fid, text="已联系供应商", actor="tester", now=NOW)
+        assign(session, finding_id=fid, owner="张伟", actor="tester", note="运维组接手", now=NOW,
+               policy=POLICY)
+        add_note(session, finding_id=fid, text="已联系供应商", actor="tester", now=NOW,
+                 policy=POLICY)
         with pytest.raises(GarrisonError, match="already owned by 张伟"):
-            assign(session, finding_id=fid, owner="张伟", actor="tester", now=NOW)
+            assign(session, finding_id=fid, owner="张伟", actor="tester", now=NOW, policy=POLICY)
         with pytest.raises(GarrisonError, match="the note is empty"):
-            add_note(session, finding_id=fid, text="  ", actor="tester", now=NOW)
+            add_note(session, finding_id=fid, text="  ", actor="tester", now=NOW, policy=POLICY)
     assert finding(known.settings, fid).owner == "张伟"
     assert _events(known, fid)[-2:] == [
         ("assign", "open", "open", "owner 李娜 -> 张伟: 运维组接手"),
@@ -217,7 +232,8 @@ def test_assign_and_note_are_history_too(known: Known) -> None:
 def test_unknown_finding(known: Known) -> None:
     with pytest.raises(NotFoundError, match="no finding 999"), \
             write_session(known.settings) as session:
-        set_status(session, finding_id=999, status=S.fixed, actor="tester", now=NOW)
+        set_status(session, finding_id=999, status=S.fixed, actor="tester", now=NOW,
+                   policy=POLICY, max_acceptance_days=MAX_ACCEPT)
 
 
 MANUAL_ERRORS = [
@@ -234,7 +250,7 @@ MANUAL_ERRORS = [
 @pytest.mark.parametrize(("kwargs", "message"), MANUAL_ERRORS)
 def test_manual_finding_errors(known: Known, kwargs: dict[str, object], message: str) -> None:
     args: dict[str, object] = {"unit_code": "hz-jw", "title": "t", "severity": Severity.low,
-                               "actor": "tester", "now": NOW, **kwargs}
+                               "actor": "tester", "now": NOW, "policy": POLICY, **kwargs}
     with pytest.raises(GarrisonError) as err, write_session(known.settings) as session:
         add_manual(session, **args)  # type: ignore[arg-type]
     assert err.value.message == message

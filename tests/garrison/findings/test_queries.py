@@ -12,6 +12,7 @@ from garrison.findings.queries import FindingFilter, count_findings, list_findin
 from garrison.findings.summary import summarise
 from garrison.models import FindingSource, FindingStatus, Severity
 from tests.garrison.conftest import NOW, Known
+from tests.garrison.helpers import MAX_ACCEPT, POLICY
 
 
 def ids(known: Known, f: FindingFilter, **kwargs: object) -> list[str]:
@@ -51,7 +52,7 @@ def test_filters(known: Known, f: FindingFilter, expected: list[str]) -> None:
 def test_status_filter_and_overdue_only_counts_active(known: Known) -> None:
     with write_session(known.settings) as session:
         set_status(session, finding_id=known.ids["old-high"], status=FindingStatus.fixed,
-                   actor="tester", now=NOW)
+                   actor="tester", now=NOW, policy=POLICY, max_acceptance_days=MAX_ACCEPT)
     assert ids(known, FindingFilter(overdue=True)) == ["province-medium"]
     assert ids(known, FindingFilter(statuses=(FindingStatus.fixed,))) == ["old-high"]
 
@@ -72,7 +73,7 @@ def test_league_table(known: Known) -> None:
     fid = known.ids["fresh-high"]
     with write_session(known.settings) as session:  # fixed after 5 days
         set_status(session, finding_id=fid, status=FindingStatus.fixed, actor="t",
-                   now=NOW + timedelta(days=5))
+                   now=NOW + timedelta(days=5), policy=POLICY, max_acceptance_days=MAX_ACCEPT)
     with read_session(known.settings) as session:
         table = summarise(session, now=NOW + timedelta(days=5))
     lines = {u.code: u for u in table.lines}
@@ -92,14 +93,16 @@ def test_time_to_fix_restarts_when_a_finding_is_reopened(known: Known) -> None:
     fid, fresh = known.ids["old-low"], known.ids["fresh-high"]
     with write_session(known.settings) as session:
         set_status(session, finding_id=fresh, status=FindingStatus.fixed, actor="t",
-                   now=NOW + timedelta(days=5))
-        set_status(session, finding_id=fid, status=FindingStatus.fixed, actor="t", now=NOW)
+                   now=NOW + timedelta(days=5), policy=POLICY, max_acceptance_days=MAX_ACCEPT)
+        set_status(session, finding_id=fid, status=FindingStatus.fixed, actor="t", now=NOW,
+                   policy=POLICY, max_acceptance_days=MAX_ACCEPT)
         set_status(session, finding_id=fid, status=FindingStatus.open, actor="t",
-                   reason="came back", now=NOW + timedelta(days=10))
+                   reason="came back", now=NOW + timedelta(days=10), policy=POLICY,
+                   max_acceptance_days=MAX_ACCEPT)
         set_status(session, finding_id=fid, status=FindingStatus.fixed, actor="t",
-                   now=NOW + timedelta(days=12))
+                   now=NOW + timedelta(days=12), policy=POLICY, max_acceptance_days=MAX_ACCEPT)
         set_status(session, finding_id=fid, status=FindingStatus.verified, actor="t",
-                   now=NOW + timedelta(days=13))
+                   now=NOW + timedelta(days=13), policy=POLICY, max_acceptance_days=MAX_ACCEPT)
     with read_session(known.settings) as session:
         hz = {u.code: u for u in summarise(session, now=NOW + timedelta(days=13)).lines}["hz-jw"]
     assert (hz.fixed, hz.mean_days_to_fix) == (2, 3.5)

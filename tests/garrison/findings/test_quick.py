@@ -19,6 +19,7 @@ from garrison.findings.quick import quick_list, sqlite_path
 from garrison.vocab import FindingSource, FindingStatus, Severity
 from tests.garrison.conftest import NOW, Known
 from tests.garrison.findings.test_queries import FILTERS
+from tests.garrison.helpers import MAX_ACCEPT, POLICY
 
 
 def full(known: Known, f: FindingFilter, limit: int, after: int | None = None
@@ -84,7 +85,7 @@ def test_steps_aside_when_an_acceptance_expired(known: Known) -> None:
     with write_session(known.settings) as session:
         set_status(session, finding_id=known.ids["old-high"], status=FindingStatus.accepted_risk,
                    actor="tester", reason="compensating control", approver="王强",
-                   until=date(2026, 12, 1), now=NOW)
+                   until=date(2026, 12, 1), now=NOW, policy=POLICY, max_acceptance_days=MAX_ACCEPT)
     f = FindingFilter()
     assert quick_list(known.settings.db, f, limit=50, now=NOW) is not None
     later = NOW + timedelta(days=10)
