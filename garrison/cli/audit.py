@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from garrison.cli.context import console, err_console, open_db, print_json
+from garrison.cli.context import action_ctx, console, err_console, print_json
 from garrison.errors import GarrisonError, IntegrityError
 from garrison.i18n import _
 
@@ -40,14 +40,13 @@ def verify(
     if manifest is not None:
         raise GarrisonError(_("--manifest goes with --file"), hint=_(
             "To check the database against an export's manifest, use --anchor MANIFEST."))
-    from garrison.db import display_url, read_session
+    from garrison import audit_service
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        report = audit.verify(session, anchors=anchors)
-    _render_chain(report, display_url(settings.db), as_json)
+    context = action_ctx(ctx)
+    report = audit_service.verify(context, anchors=anchors)
+    _render_chain(report, context.database, as_json)
     console().print(_("[green]OK[/green] {n} audit rows verified in {src}; head seq={seq} "
-                      "hash={hash}").format(n=report.rows, src=display_url(settings.db),
+                      "hash={hash}").format(n=report.rows, src=context.database,
                                             seq=report.head_seq, hash=report.head_hash))
 
 
@@ -104,13 +103,9 @@ def export(
         show_default=False)],
 ) -> None:
     """Export the whole chain as JSON Lines with a manifest holding the head hash."""
-    from garrison import audit
-    from garrison.db import display_url, write_session
+    from garrison import audit_service
 
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        result = audit.export(session, path=output, actor=settings.actor,
-                              database=display_url(settings.db), now=settings.now())
+    result = audit_service.export(action_ctx(ctx), path=output)
     console().print(_("Wrote {n} rows to {path}\nmanifest {manifest}\nhead seq={seq} "
                       "hash={hash}\nsha256 {sha}").format(
         n=result.rows, path=result.path, manifest=result.manifest, seq=result.head_seq,
@@ -131,15 +126,11 @@ def verify_export(
 ) -> None:
     """Check an export against the audit event that recorded it (SHA-256, rows), its
     manifest against that event, and the hash chain that holds the event."""
-    from garrison import audit
-    from garrison.db import display_url, read_session
-    from garrison.evidence import verify_export as check_export
+    from garrison import audit, audit_service
     from garrison.evidence_messages import caveat, explain, summary
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        result = check_export(session, path=file, database=display_url(settings.db),
-                              anchors=[audit.read_anchor(anchor)] if anchor else [])
+    anchors = [audit.read_anchor(anchor)] if anchor else []
+    result = audit_service.verify_export(action_ctx(ctx), path=file, anchors=anchors)
     if as_json:
         print_json(result.as_json())
         if not result.ok:
@@ -169,12 +160,9 @@ def log(
 
     from rich.table import Table
 
-    from garrison.audit import recent
-    from garrison.db import read_session
+    from garrison import audit_service
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        events = recent(session, limit=limit, action_prefix=action)
+    events = audit_service.recent(action_ctx(ctx), limit=limit, action_prefix=action)
     if as_json:
         print_json([{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor,
                      "action": e.action, "subject": e.subject,

@@ -14,6 +14,7 @@ from garrison.i18n import _
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from garrison.actions import ActionContext
     from garrison.settings import Settings
 
 
@@ -58,6 +59,14 @@ def open_db(ctx: typer.Context, *, create: bool = False) -> Settings:
                 url=display_url(settings.db))
         )
     return settings
+
+
+def action_ctx(ctx: typer.Context, *, create: bool = False) -> ActionContext:
+    """The action context of this command: settings checked, schema at head (``open_db``),
+    the deployment's policies, the display-safe database URL."""
+    from garrison.actions import action_context
+
+    return action_context(open_db(ctx, create=create))
 
 
 def console() -> Console:

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from garrison.cli.context import console, open_db, print_json
+from garrison.cli.context import action_ctx, console, print_json
 from garrison.i18n import _
 
 if TYPE_CHECKING:
-    from garrison.actions import ActionContext
     from garrison.errors import GarrisonError
     from garrison.findings.lifecycle import TransitionRefused
     from garrison.findings.listing import FindingFilter, FindingRow
@@ -95,13 +94,6 @@ def build_filter(unit: str | None, severity: list[str] | None, status: list[str]
         rule=rule, text=text)
 
 
-def _context(ctx: typer.Context) -> ActionContext:
-    """The action context of this command (settings checked, schema at head)."""
-    from garrison.actions import action_context
-
-    return action_context(open_db(ctx))
-
-
 def _say_reopened(reopened: tuple[int, ...]) -> None:
     if reopened:
         from garrison.cli.context import err_console
@@ -154,7 +146,7 @@ def list_(
     else:
         from garrison.findings import service
 
-        full = service.list_page(_context(ctx), f, limit=limit, after_id=after)
+        full = service.list_page(action_ctx(ctx), f, limit=limit, after_id=after)
         _say_reopened(full.reopened)
         rows, total = full.rows, full.total
     if as_json:
@@ -218,7 +210,7 @@ def show(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="
     from garrison.cli.findings_render import detail_json, render_detail
     from garrison.findings import service
 
-    detail, reopened = service.detail(_context(ctx), finding_id)
+    detail, reopened = service.detail(action_ctx(ctx), finding_id)
     _say_reopened(reopened)
     if as_json:
         print_json(detail_json(detail))
@@ -252,7 +244,7 @@ def add(
 
     (sev,) = _enum_values(_("severity"), [severity], [s.value for s in Severity])
     protocol, number = _port(port)
-    added = service.add(_context(ctx), unit_code=unit, title=title, severity=Severity(sev),
+    added = service.add(action_ctx(ctx), unit_code=unit, title=title, severity=Severity(sev),
                         address=asset, protocol=protocol, port=number,
                         description=description, remediation=remediation, owner=owner,
                         cvss=cvss, cwe=cwe)
@@ -282,7 +274,7 @@ def assign(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar
     """Give a finding to another owner."""
     from garrison.findings import service
 
-    _say_reopened(service.assign(_context(ctx), finding_id=finding_id, owner=person,
+    _say_reopened(service.assign(action_ctx(ctx), finding_id=finding_id, owner=person,
                                  note=note).reopened)
     console().print(_("Finding {id} is now owned by {p}.").format(id=finding_id, p=person))
 
@@ -304,7 +296,7 @@ def set_status(
     from garrison.findings.lifecycle import TransitionRefused
     from garrison.vocab import FindingStatus
 
-    context = _context(ctx)
+    context = action_ctx(ctx)
     (value,) = _enum_values(_("status"), [status], [s.value for s in FindingStatus])
     try:
         changed = service.set_status(context, finding_id=finding_id,
@@ -326,7 +318,7 @@ def note(ctx: typer.Context, finding_id: Annotated[int, typer.Argument(metavar="
     """Add a note to a finding's history."""
     from garrison.findings import service
 
-    _say_reopened(service.add_note(_context(ctx), finding_id=finding_id, text=text).reopened)
+    _say_reopened(service.add_note(action_ctx(ctx), finding_id=finding_id, text=text).reopened)
     console().print(_("Note added to finding {id}.").format(id=finding_id))
 
 
@@ -336,7 +328,7 @@ def summary(ctx: typer.Context, unit: UnitOpt = None, as_json: JsonOpt = False) 
     from garrison.cli.findings_render import render_summary
     from garrison.findings import service
 
-    context = _context(ctx)
+    context = action_ctx(ctx)
     result, reopened = service.summary(context, unit)
     _say_reopened(reopened)
     policy = context.policies.sla
@@ -363,7 +355,7 @@ def export(
     """Export findings for auditors, with a manifest; the export is audited."""
     from garrison.findings import service
 
-    context = _context(ctx)
+    context = action_ctx(ctx)
     f = build_filter(unit, severity, status, owner, overdue, since, source, rule, text)
     result, reopened = service.export(context, fmt=fmt, path=output, filters=f)
     _say_reopened(reopened)

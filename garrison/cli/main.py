@@ -87,16 +87,15 @@ def demo(
 ) -> None:
     """Load the demo organisation (a province, 11 cities, their bureaus), then scan lab
     services on loopback and show the inventory, changes and findings."""
+    from garrison.actions import action_context
     from garrison.cli.render import render_tree
-    from garrison.db import read_session, write_session
-    from garrison.demo import load_demo
-    from garrison.org.queries import org_tree
+    from garrison.demo import load
+    from garrison.org.service import tree
 
     settings = open_db(ctx, create=True)
-    with write_session(settings) as session:
-        plan = load_demo(session, actor=settings.actor, now=settings.now(), force=force)
-    with read_session(settings) as session:
-        render_tree(console(), org_tree(session))
+    context = action_context(settings)
+    plan = load(context, force=force)
+    render_tree(console(), tree(context, root=None))
     out = console()
     out.print(_("\n[bold]Demo organisation loaded[/bold]: {n} units created, {u} unchanged.")
               .format(n=len(plan.created), u=plan.unchanged))

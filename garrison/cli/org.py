@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from garrison.cli.context import console, open_db, print_json
+from garrison.cli.context import action_ctx, console, print_json
 from garrison.i18n import _
 
 if TYPE_CHECKING:
@@ -27,17 +27,11 @@ def import_(
     as_json: Annotated[bool, typer.Option("--json", help=_("Machine-readable output."))] = False,
 ) -> None:
     """Load units and scopes from FILE; re-importing updates in place by unit code."""
-    from garrison.db import write_session
     from garrison.org.loader import load_org_file
-    from garrison.org.service import import_org
+    from garrison.org.service import import_file
 
     doc = load_org_file(file)  # all file problems are reported before the database is opened
-    settings = open_db(ctx, create=True)
-    with write_session(settings) as session:
-        plan = import_org(session, doc, actor=settings.actor, now=settings.now(),
-                          dry_run=dry_run)
-        if dry_run:
-            session.rollback()
+    plan = import_file(action_ctx(ctx, create=True), doc, dry_run=dry_run)
     if as_json:
         print_json({**plan.as_json(), "dry_run": dry_run})
         return
@@ -85,13 +79,10 @@ def list_(
 ) -> None:
     """Print the organisation tree."""
     from garrison.cli.render import render_tree, tree_json
-    from garrison.db import read_session
-    from garrison.org.queries import org_tree
+    from garrison.org.service import tree
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        roots = org_tree(session, root=unit)
-        if as_json:
-            print_json([tree_json(r) for r in roots])
-        else:
-            render_tree(console(), roots)
+    roots = tree(action_ctx(ctx), root=unit)
+    if as_json:
+        print_json([tree_json(r) for r in roots])
+    else:
+        render_tree(console(), roots)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from garrison.cli.context import console, open_db, print_json
+from garrison.cli.context import action_ctx, console, print_json
 from garrison.errors import ScopeRefused
 from garrison.i18n import _
 
@@ -24,12 +24,9 @@ def list_(
     """List authorised scopes with their state today (active, expired, pending)."""
     from rich.table import Table
 
-    from garrison.db import read_session
-    from garrison.scope import list_scopes
+    from garrison.scope_service import scopes as list_scopes
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        scopes = list_scopes(session, unit_code=unit, today=settings.today())
+    scopes = list_scopes(action_ctx(ctx), unit_code=unit)
     if as_json:
         print_json([s.as_json() for s in scopes])
         return
@@ -57,18 +54,9 @@ def check(
     """Say which scope allows each TARGET, or why not (exit 4). Sends no packet."""
     from rich.markup import escape
 
-    from garrison.db import write_session
-    from garrison.errors import DatabaseBusy
-    from garrison.scope import check_targets, guard_busy
+    from garrison.scope_service import check as check_targets
 
-    settings = open_db(ctx)
-    try:
-        with write_session(settings) as session:
-            verdicts = check_targets(session, unit_code=unit, targets=targets,
-                                     actor=settings.actor, now=settings.now(),
-                                     today=settings.today())
-    except DatabaseBusy as exc:
-        raise guard_busy(exc) from exc
+    verdicts = check_targets(action_ctx(ctx), unit_code=unit, targets=targets)
     refused = [v for v in verdicts if not v.allowed]
     if as_json:
         print_json([v.as_json() for v in verdicts])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from importlib.resources import as_file, files
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
@@ -12,6 +13,9 @@ from garrison.i18n import _
 from garrison.models import Unit
 from garrison.org.loader import OrgDocument, load_org_file
 from garrison.org.service import ImportPlan, import_org
+
+if TYPE_CHECKING:
+    from garrison.actions import ActionContext
 
 
 def demo_org_document() -> OrgDocument:
@@ -34,3 +38,11 @@ def load_demo(session: Session, *, actor: str, now: datetime, force: bool = Fals
                    "(or pass --force)."),
         )
     return import_org(session, doc, actor=actor, now=now)
+
+
+def load(ctx: ActionContext, *, force: bool) -> ImportPlan:
+    """``garrison demo``'s first step: the demo organisation, in one transaction."""
+    from garrison.db import write_session
+
+    with write_session(ctx.settings) as session:
+        return load_demo(session, actor=ctx.actor, now=ctx.now(), force=force)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
@@ -13,9 +13,12 @@ from garrison.errors import DocumentError, Problem
 from garrison.i18n import _
 from garrison.models import Scope, Unit
 from garrison.org.loader import OrgDocument, PlacedUnit
-from garrison.org.queries import suggest
+from garrison.org.queries import UnitNode, suggest
 from garrison.org.schema import ScopeSpec, UnitSpec
 from garrison.yamldoc import sort_problems
+
+if TYPE_CHECKING:
+    from garrison.actions import ActionContext
 
 _UNIT_FIELDS = ("name", "level", "officer_name", "officer_phone", "officer_email", "parent")
 _SCOPE_FIELDS = ("authorized_by", "valid_from", "valid_until", "max_rate", "note")
@@ -280,3 +283,27 @@ def import_org(session: Session, doc: OrgDocument, *, actor: str, now: datetime,
     if not dry_run and plan.changed:
         apply_import(session, plan, actor=actor, now=now)
     return plan
+
+
+# ------------------------------------------------------------------ user actions
+
+
+def import_file(ctx: ActionContext, doc: OrgDocument, *, dry_run: bool) -> ImportPlan:
+    """``org import``: plan the file against the database and, unless ``dry_run``, apply
+    it, with its audit events, in one transaction (a dry run writes nothing)."""
+    from garrison.db import write_session
+
+    with write_session(ctx.settings) as session:
+        plan = import_org(session, doc, actor=ctx.actor, now=ctx.now(), dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+    return plan
+
+
+def tree(ctx: ActionContext, *, root: str | None) -> list[UnitNode]:
+    """``org list``: the unit forest, or the sub-tree under ``root``."""
+    from garrison.db import read_session
+    from garrison.org.queries import org_tree
+
+    with read_session(ctx.settings) as session:
+        return org_tree(session, root=root)
