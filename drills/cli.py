@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,8 +14,9 @@ from garrison.i18n import _
 
 if TYPE_CHECKING:
     from drills.loader import LoadedPlaybook
-    from drills.store import Replay
-    from garrison.settings import Settings
+    from drills.service import Changed, ClockMode, InputRefused, RunStatus
+    from garrison.actions import ActionContext
+    from garrison.errors import GarrisonError
 
 app = typer.Typer(
     help=_("Red/blue and opinion-response drills from YAML playbooks: validate, run on a "
@@ -117,6 +119,53 @@ def schema(output: Annotated[Path | None, typer.Option("-o", "--output", metavar
 
 # ------------------------------------------------------------------ runs
 
+#: How this command names what a response or an adjustment may get wrong.
+FLAGS = {"team": "--team", "step": "--step", "does": "--does", "level": "--level",
+         "reason": "--reason", "points": "--points"}
+
+
+def _context(ctx: typer.Context) -> ActionContext:
+    """The action context of this command (settings checked, schema at head)."""
+    from garrison.actions import action_context
+
+    return action_context(open_db(ctx))
+
+
+def _clock(text: str) -> ClockMode:
+    """``--clock``, refused in the option's own words."""
+    from drills import service
+    from garrison.errors import GarrisonError
+
+    try:
+        return service.parse_clock(text)
+    except service.BadClock as exc:
+        raise GarrisonError(_("--clock {v!r}: use wall, step or fast:N (N from 1 to 1000000, "
+                              "e.g. fast:60 runs an hour of drill time per minute)").format(
+                                  v=exc.value)) from None
+
+
+def _refused(exc: InputRefused) -> GarrisonError:
+    """The run's refusal of a response or adjustment, phrased with this command's flags."""
+    from drills.service import MAX_POINTS
+    from garrison.errors import GarrisonError
+
+    if exc.field == "level" and exc.goes_with is not None:
+        field, value = exc.goes_with
+        return GarrisonError(_("--level goes with {flag} {v}").format(flag=FLAGS[field],
+                                                                      v=value))
+    if exc.field == "level" and exc.allowed:
+        return GarrisonError(_("--level {v!r}: use one of {levels}").format(
+            v=exc.value, levels=", ".join(exc.allowed)), hint=exc.hint)
+    if exc.field == "does" and exc.allowed:
+        return GarrisonError(exc.message + _(" ({flag} {v})").format(
+            flag=FLAGS["does"], v=" | ".join(exc.allowed)), hint=exc.hint)
+    if exc.field == "reason":
+        return GarrisonError(exc.message + f" ({FLAGS['reason']})", hint=exc.hint)
+    if exc.field == "points":
+        return GarrisonError(_("--points must be a non-zero number between -{m} and {m}")
+                             .format(m=MAX_POINTS), hint=exc.hint)
+    return exc
+
 
 def _prompt(message: str) -> None:
     err_console().print(f"[dim]{message}[/dim]", end="")
@@ -140,39 +189,35 @@ def run(
 ) -> None:
     """Run a playbook. Teams respond from other terminals with `drill respond`; Ctrl-C
     pauses the run (`drill resume RUN` continues it)."""
-    from drills.engine import Engine, EngineOptions, start
+    from drills import service
     from drills.loader import resolve
     from drills.script import load_script
-    from drills.store import ClockMode
 
-    mode = ClockMode.parse(clock)
+    mode = _clock(clock)
     loaded = resolve(playbook)
     script = load_script(responses, loaded) if responses is not None else []
-    settings = open_db(ctx)
-    run_id = start(settings, loaded, clock=mode, auto=auto, script=script)
+    context = _context(ctx)
+    run_id = service.start(context, loaded, clock=mode, auto=auto, script=script)
     err_console().print(_("drill run {id} started: respond with `garrison drill respond {id} "
                           "--team T --does ACTION`").format(id=run_id))
-    out = None if quiet else console()
     prompt = _prompt if mode.mode == "step" and not auto and sys.stdin.isatty() else None
+    _drive(context, run_id, quiet=quiet, prompt=prompt)
+
+
+def _drive(context: ActionContext, run_id: int, *, quiet: bool,
+           prompt: Callable[[str], None] | None) -> None:
+    from drills import service
+
     try:
-        result = Engine(settings, run_id, EngineOptions(out=out, prompt=prompt)).drive()
+        outcome = service.drive(context, run_id, out=None if quiet else console(),
+                                prompt=prompt)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-    _final(settings, result.id or run_id)
-
-
-def _final(settings: Settings, run_id: int) -> None:
-    from drills import store
-    from garrison.db import read_session
-
-    with read_session(settings) as session:
-        run = store.get_run(session, run_id)
-        scores = run.summary.get("scores", {})
-        err_console().print(_("drill run {id}: {state}").format(id=run_id,
-                                                                state=run.state.value))
-        sys.stdout.write(_("run {id} {state}; scores: {s}\n").format(
-            id=run_id, state=run.state.value,
-            s=", ".join(f"{k} {v:g}" for k, v in scores.items()) or "-"))
+    err_console().print(_("drill run {id}: {state}").format(id=run_id,
+                                                            state=outcome.state.value))
+    sys.stdout.write(_("run {id} {state}; scores: {s}\n").format(
+        id=run_id, state=outcome.state.value,
+        s=", ".join(f"{k} {v:g}" for k, v in outcome.scores.items()) or "-"))
 
 
 @app.command()
@@ -193,17 +238,15 @@ def respond(
         "general."))] = None,
 ) -> None:
     """Record what a team did, now (drill time from the run's clock)."""
-    from drills import store
+    from drills import service
     from drills.durations import clock_text
-    from garrison.db import write_session
 
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        run = store.get_run(session, run_id)
-        event = store.record_response(session, run, team=team, does=does, step=step,
-                                      note=note, level=level, actor=settings.actor,
-                                      now=settings.now())
-        at = event.drill_at
+    try:
+        recorded = service.respond(_context(ctx), run_id, team=team, does=does, step=step,
+                                   note=note, level=level)
+    except service.InputRefused as exc:
+        raise _refused(exc) from exc
+    at = recorded.drill_at
     when = clock_text(at) if at is not None else _("now (the engine stamps it)")
     console().print(_("recorded: {team} {does}{step} at {when}").format(
         team=team, does=does, step=f" ({step})" if step else "", when=when), highlight=False)
@@ -219,45 +262,38 @@ def adjust(
         "Why: it is shown in the report and audited."))],
 ) -> None:
     """A referee's score adjustment, with the reason."""
-    from drills import store
-    from garrison.db import write_session
+    from drills import service
 
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        run = store.get_run(session, run_id)
-        store.record_adjustment(session, run, team=team, points=points, reason=reason,
-                                actor=settings.actor, now=settings.now())
+    try:
+        service.adjust(_context(ctx), run_id, team=team, points=points, reason=reason)
+    except service.InputRefused as exc:
+        raise _refused(exc) from exc
     console().print(_("adjusted {team} by {p:+g}: {r}").format(team=team, p=points, r=reason),
                     highlight=False)
 
 
-def _set_state(ctx: typer.Context, run_id: int, state: str, reason: str | None) -> None:
-    from drills import store
+def _changed(run_id: int, changed: Changed) -> None:
     from drills.durations import clock_text
-    from garrison.db import write_session
-    from garrison.models import DrillState
 
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        run = store.get_run(session, run_id)
-        store.set_state(session, run, DrillState(state), actor=settings.actor, reason=reason,
-                        now=settings.now())
-        at = run.anchor_drill
-    console().print(_("drill run {id} {state} at {t}").format(id=run_id, state=state,
-                                                             t=clock_text(at)))
+    console().print(_("drill run {id} {state} at {t}").format(
+        id=run_id, state=changed.state.value, t=clock_text(changed.drill_at)))
 
 
 @app.command()
 def pause(ctx: typer.Context, run_id: RunArg) -> None:
     """Stop the drill clock (the engine waits; responses are still recorded)."""
-    _set_state(ctx, run_id, "paused", None)
+    from drills import service
+
+    _changed(run_id, service.pause(_context(ctx), run_id, reason=None))
 
 
 @app.command()
 def abort(ctx: typer.Context, run_id: RunArg,
           reason: Annotated[str | None, typer.Option("--reason", "-r")] = None) -> None:
     """End the drill now; its report covers what happened until here."""
-    _set_state(ctx, run_id, "aborted", reason)
+    from drills import service
+
+    _changed(run_id, service.abort(_context(ctx), run_id, reason=reason))
 
 
 @app.command()
@@ -269,102 +305,62 @@ def resume(ctx: typer.Context, run_id: RunArg,
            quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False) -> None:
     """Continue a paused run, or take over one whose engine was killed (nothing
     recorded is lost). If its engine is still alive and waiting, it just continues."""
-    from drills import store
-    from drills.engine import Engine, EngineOptions
-    from garrison.db import write_session
-    from garrison.models import DrillState
+    from drills import service
 
-    new_clock = store.ClockMode.parse(clock) if clock is not None else None
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        run = store.get_run(session, run_id)
-        if store.engine_alive(run, settings.now()):
-            if new_clock is not None or auto is not None:
-                raise_running(run)
-            if run.state is DrillState.paused:
-                store.set_state(session, run, DrillState.running, actor=settings.actor,
-                                now=settings.now())
-                console().print(_("drill run {id} resumed (its engine, {o}, carries on)")
-                                .format(id=run_id, o=run.owner))
-                return
-            raise_running(run)
-        mode = new_clock.mode if new_clock is not None else run.clock_mode
-        automatic = auto if auto is not None else run.auto
-    out = None if quiet else console()
-    prompt = _prompt if mode == "step" and not automatic and sys.stdin.isatty() else None
-    try:
-        result = Engine(settings, run_id, EngineOptions(
-            out=out, prompt=prompt, clock=new_clock, auto=auto)).drive()
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    _final(settings, result.id or run_id)
-
-
-def raise_running(run: Any) -> None:
-    from garrison.errors import GarrisonError
-
-    raise GarrisonError(_("drill run {id} is running, driven by {o}").format(
-        id=run.id, o=run.owner),
-        hint=_("`garrison drill status {id}` shows it; pause or abort it first to take it "
-               "over.").format(id=run.id))
+    new_clock = _clock(clock) if clock is not None else None
+    context = _context(ctx)
+    resumed = service.resume(context, run_id, clock=new_clock, auto=auto)
+    if resumed.engine is not None:
+        console().print(_("drill run {id} resumed (its engine, {o}, carries on)")
+                        .format(id=run_id, o=resumed.engine))
+        return
+    prompt = (_prompt if resumed.clock_mode == "step" and not resumed.auto
+              and sys.stdin.isatty() else None)
+    _drive(context, run_id, quiet=quiet, prompt=prompt)
 
 
 @app.command()
 def runs(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Drill runs, newest first."""
     from rich.table import Table
-    from sqlmodel import col, select
 
+    from drills import service
     from drills.durations import clock_text
-    from drills.store import drill_time, engine_alive
-    from garrison.db import read_session
-    from garrison.models import DrillRun
 
-    settings = open_db(ctx)
-    now = settings.now()
-    with read_session(settings) as session:
-        rows = session.exec(select(DrillRun).order_by(col(DrillRun.id).desc())).all()
-        data = [{"id": r.id, "playbook": r.playbook_id, "title": r.playbook_title,
-                 "state": r.state.value, "clock": r.clock_mode if r.clock_mode != "fast"
-                 else f"fast:{r.speed:g}", "drill_time": round(drill_time(r, now), 1),
-                 "engine": r.owner if engine_alive(r, now) else None,
-                 "started_at": r.started_at.isoformat(),
-                 "scores": r.summary.get("scores", {})} for r in rows]
+    rows = service.list_runs(_context(ctx), limit=None)
     if as_json:
-        print_json(data)
+        print_json([{"id": r.id, "playbook": r.playbook_id, "title": r.title,
+                     "state": r.state.value, "clock": r.plain_clock,
+                     "drill_time": round(r.drill_time, 1), "engine": r.engine,
+                     "started_at": r.started_at.isoformat(), "scores": r.scores}
+                    for r in rows])
         return
     table = Table(_("run"), _("playbook"), _("state"), _("clock"), _("drill time"),
                   _("engine"), _("started (UTC)"))
-    for d in data:
-        table.add_row(str(d["id"]), str(d["playbook"]), str(d["state"]), str(d["clock"]),
-                      clock_text(float(str(d["drill_time"]))), str(d["engine"] or "-"),
-                      str(d["started_at"])[:19])
+    for r in rows:
+        table.add_row(str(r.id), r.playbook_id, r.state.value, r.plain_clock,
+                      clock_text(round(r.drill_time, 1)), r.engine or "-",
+                      r.started_at.isoformat()[:19])
     console().print(table)
 
 
 @app.command()
 def status(ctx: typer.Context, run_id: RunArg, as_json: JsonOpt = False) -> None:
     """Where a run is: clock, heat, level, expectations and clocks, scores."""
-    from drills import store
-    from garrison.db import read_session
+    from drills import service
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        run = store.get_run(session, run_id)
-        rep = store.replay(session, run, now=settings.now())
-        alive = store.engine_alive(run, settings.now())
-        pending = sum(1 for e in rep.events if e.input and e.drill_at is None)
+    shown = service.show(_context(ctx), run_id)
     if as_json:
-        print_json(_status_json(rep, alive, pending))
+        print_json(_status_json(shown))
         return
-    _render_status(rep, alive, pending)
+    _render_status(shown)
 
 
-def _status_json(rep: Replay, alive: bool, pending: int) -> dict[str, Any]:
-    sim, run = rep.sim, rep.run
+def _status_json(run: RunStatus) -> dict[str, Any]:
+    sim = run.sim
     return {
         "run": run.id, "playbook": run.playbook_id, "state": run.state.value,
-        "drill_time": sim.t, "engine": run.owner if alive else None,
+        "drill_time": sim.t, "engine": run.engine,
         "level": sim.level, "heat": round(sim.heat()),
         "posts": {pid: round(p.reach) for pid, p in sim.posts.items()},
         "steps": {sid: ("fired" if s.fired_at is not None else "pending")
@@ -374,31 +370,33 @@ def _status_json(rep: Replay, alive: bool, pending: int) -> dict[str, Any]:
                           "points": e.points} for e in sim.expectations],
         "clocks": {cid: {"started_at": c.started_at, "deadline": c.deadline,
                          "verdict": c.verdict} for cid, c in sim.clocks.items()},
-        "scores": sim.totals(), "unstamped_responses": pending,
+        "scores": sim.totals(), "unstamped_responses": run.unstamped,
     }
 
 
-def _render_status(rep: Replay, alive: bool, pending: int) -> None:
+def _render_status(run: RunStatus) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     from drills.durations import clock_text
+    from drills.events import VERDICT_STYLE
 
-    sim, run = rep.sim, rep.run
+    sim = run.sim
     out = console()
-    engine = run.owner if alive else _("none (resume it with `garrison drill resume {id}`)"
-                                       ).format(id=run.id)
+    engine = run.engine or _("none (resume it with `garrison drill resume {id}`)").format(
+        id=run.id)
     out.print(_("[bold]Drill run {id}[/bold] {title}: {state} at {t}; level {level}; heat "
                 "{heat:,.0f}; engine {engine}").format(
-                    id=run.id, title=escape(run.playbook_title), state=run.state.value,
+                    id=run.id, title=escape(run.title), state=run.state.value,
                     t=clock_text(sim.t), level=sim.level, heat=sim.heat(),
                     engine=escape(str(engine))))
-    if pending:
-        out.print(_("{n} response(s) waiting for the engine to stamp them").format(n=pending))
+    if run.unstamped:
+        out.print(_("{n} response(s) waiting for the engine to stamp them").format(
+            n=run.unstamped))
     table = Table(_("due"), _("team"), _("must"), _("for"), _("verdict"), _("points"),
                   title=_("Expectations"))
     for e in sim.expectations:
-        colour = {"met": "green", "late": "yellow", "missed": "red"}.get(e.verdict or "", "")
+        colour = VERDICT_STYLE.get(e.verdict or "", "") if e.verdict != "open" else ""
         verdict = f"[{colour}]{e.verdict}[/{colour}]" if colour else (e.verdict or _("open"))
         table.add_row(clock_text(e.deadline), e.spec.team, e.spec.does, e.source, verdict,
                       f"{e.points:g}")
@@ -410,7 +408,7 @@ def _render_status(rep: Replay, alive: bool, pending: int) -> None:
             clocks.add_row(c.spec.id, c.spec.team, c.spec.does,
                            clock_text(c.started_at) if c.started_at is not None else "-",
                            clock_text(c.deadline) if c.deadline is not None else "-",
-                           c.verdict or ("running" if c.started_at is not None else "-"))
+                           c.verdict or (_("running") if c.started_at is not None else "-"))
         out.print(clocks)
     if sim.posts:
         out.print(_("Posts: {p}").format(p=", ".join(
@@ -429,22 +427,13 @@ def report(
 ) -> None:
     """The after-action report: objectives, timeline, expectations, clocks, scores, the
     heat curve, findings raised, lessons."""
-    from drills import store
-    from drills.report import build_report
-    from garrison.db import read_session
+    from drills import service
     from garrison.errors import GarrisonError
 
     fmt = fmt.strip().lower()
-    if fmt not in ("md", "html"):
+    if fmt not in service.REPORT_FORMATS:  # before the database is opened
         raise GarrisonError(_("--format {f!r}: use md or html").format(f=fmt))
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        data = build_report(session, store.get_run(session, run_id), now=settings.now())
-    if fmt == "md":
-        from drills.report_md import render
-    else:
-        from drills.report_html import render
-    text = render(data)
+    text = service.report(_context(ctx), run_id, fmt=fmt)
     if output is None:
         sys.stdout.write(text)
         return

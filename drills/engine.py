@@ -23,22 +23,27 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
-from drills import store
+from drills import service, store
 from drills.actions import check_finding, run_probe_action, run_scan_action
 from drills.durations import clock_text, format_duration
+from drills.events import QUIET, EventKind, EventLike, describe
 from drills.loader import LoadedPlaybook
 from drills.schema import ProbeParams, ScanParams, StepSpec
 from drills.sim import Derived, Input, Sim
 from garrison import audit
+from garrison.actions import ActionContext, action_context
 from garrison.db import write_session
-from garrison.errors import GarrisonError
 from garrison.findings.manual import add_manual
-from garrison.findings.sla import settings_policy
 from garrison.i18n import _
 from garrison.models import DrillEvent, DrillRun, DrillState, FindingSource, Severity
 from garrison.settings import Settings
 from garrison.signals import sigterm_interrupts
+
+SAID_HERE = QUIET | {EventKind.action, EventKind.end, EventKind.state}
+"""Kinds the printer leaves out: the engine says these in its own words (``running scan
+for step ...``, ``drill over ...``, ``paused at ...``)."""
 
 
 @dataclass
@@ -51,10 +56,6 @@ class EngineOptions:
     """Step clock without --auto: called before each step (waits for Enter)."""
     max_wall: float | None = None
     """Stop driving after this many wall seconds (tests, benchmarks)."""
-    clock: store.ClockMode | None = None
-    """Resume on another clock (e.g. finish a live drill as a fast rehearsal)."""
-    auto: bool | None = None
-    """Change the run's --auto setting when resuming."""
 
 
 @dataclass
@@ -68,9 +69,12 @@ class _Script:
 
 
 class Engine:
-    def __init__(self, settings: Settings, run_id: int, options: EngineOptions | None = None
-                 ) -> None:
-        self.settings = settings
+    def __init__(self, context: ActionContext | Settings, run_id: int,
+                 options: EngineOptions | None = None) -> None:
+        self.ctx = context if isinstance(context, ActionContext) else action_context(context)
+        """Who drives the run, on which clock, under which policies (a missed
+        expectation's finding gets the deployment's deadline)."""
+        self.settings = self.ctx.settings
         self.run_id = run_id
         self.opts = options or EngineOptions()
         self.me = store.me()
@@ -84,39 +88,13 @@ class Engine:
     # ------------------------------------------------------------ setup
 
     def _take_over(self) -> DrillRun:
-        """Own the run and rebuild the simulation from what the database holds."""
-        now = self.settings.now()
+        """Own the run (``service.take_over``: refused if it ended or a live engine
+        drives it) and rebuild the simulation from what the database holds."""
+        service.take_over(self.ctx, self.run_id, engine=self.me)
+        now = self.ctx.now()
         with write_session(self.settings) as session:
             run = store.get_run(session, self.run_id)
-            if run.state in store.ENDED:
-                raise GarrisonError(_("drill run {id} has ended ({s})").format(
-                    id=run.id, s=run.state.value),
-                    hint=_("`garrison drill report {id}` writes its report.").format(id=run.id))
-            if run.owner != self.me and store.engine_alive(run, now):
-                raise GarrisonError(
-                    _("drill run {id} is being driven by {o}").format(id=run.id, o=run.owner),
-                    hint=_("Pause or abort it from here (`garrison drill pause {id}`); "
-                           "resume takes over only a run whose engine is gone.").format(
-                               id=run.id))
-            events = store.stored_inputs(session, run)
-            horizon = store.derived_horizon(session, run)
-            for event in events:  # recorded while no engine was listening: their own time
-                if event.drill_at is None:
-                    event.drill_at = max(store.drill_time(run, event.wall_at), horizon)
-                    session.add(event)
-            if run.state is DrillState.paused:
-                store.set_state(session, run, DrillState.running, actor=self.settings.actor,
-                                now=now)
-            if self.opts.clock is not None or self.opts.auto is not None:
-                store.change_clock(session, run, self.opts.clock, self.opts.auto,
-                                   actor=self.settings.actor, now=now)
-            previous = run.owner
-            run.owner, run.heartbeat_at = self.me, now
-            session.add(run)
-            if previous is not None and previous != self.me:
-                audit.record(session, actor=self.settings.actor, action="drill.taken_over",
-                             subject=f"drill:{run.id}",
-                             payload={"from": previous, "to": self.me}, at=now)
+            events = store.stamp_pending(session, run)  # any recorded since: their own time
             self.loaded = store.playbook_of(run)
             self.sim = Sim(self.loaded.playbook, self.loaded.clocks)
             self.started_wall = run.started_at
@@ -173,18 +151,18 @@ class Engine:
                         paused = False
                     self._wait(run)
         except KeyboardInterrupt:
-            with write_session(self.settings) as session:
-                run = store.get_run(session, self.run_id)
-                if run.state is DrillState.running:
-                    store.set_state(session, run, DrillState.paused, actor=self.settings.actor,
-                                    reason=_("the engine was interrupted"),
-                                    now=self.settings.now())
+            at = run.anchor_drill
+            try:  # the coordinator's pause, as `garrison drill pause` records it
+                at = service.pause(self.ctx, self.run_id,
+                                   reason=_("the engine was interrupted")).drill_at
+            except (store.NothingToChange, store.RunEnded):
+                pass  # paused or ended already
             self._say(_("[yellow]paused[/yellow] at {t}; `garrison drill resume {id}` "
-                        "continues it").format(t=clock_text(run.anchor_drill), id=run.id))
+                        "continues it").format(t=clock_text(at), id=self.run_id))
             raise
 
     def _iteration(self) -> DrillRun:
-        now = self.settings.now()
+        now = self.ctx.now()
         with write_session(self.settings) as session:
             run = store.get_run(session, self.run_id)
             if run.owner != self.me:
@@ -276,10 +254,10 @@ class Engine:
 
     def _write(self, session: Any, run: DrillRun) -> None:
         written = store.write_derived(session, run, self.sim.drain(), self.known,
-                                      self.settings.now())
+                                      self.ctx.now())
         for event in written:
             self._print_derived(event)
-            if event.kind in ("verdict", "clock") and event.note == "missed":
+            if event.kind in (EventKind.verdict, EventKind.clock) and event.note == "missed":
                 self._raise_finding(session, run, event)
 
     # ------------------------------------------------------------ side effects
@@ -290,7 +268,7 @@ class Engine:
         it runs -- a 5-second scan must not eat 5 hours of a fast:3600 rehearsal -- so
         a rehearsal's results do not depend on how fast the machine scans."""
         for step, fired_at in self.sim.pending_actions():
-            started = self.settings.now()
+            started = self.ctx.now()
             self._say(_("  {t}  running {a} for step {s} ...").format(
                 t=clock_text(fired_at), a=step.action, s=step.id))
             with write_session(self.settings) as session:
@@ -301,13 +279,13 @@ class Engine:
                 if f"result:{step.id}" in store.input_keys(session, fresh):
                     continue  # recorded already (by an engine that was then killed)
                 if fresh.clock_mode == "fast" and fresh.state is DrillState.running:
-                    fresh.anchor_drill, fresh.anchor_wall = before, self.settings.now()
+                    fresh.anchor_drill, fresh.anchor_wall = before, self.ctx.now()
                     session.add(fresh)
                 at = self._now_drill(fresh)
                 event = store.record_input(session, fresh, key=f"result:{step.id}",
-                                           kind="action-result", at=at, step=step.id,
+                                           kind=EventKind.action_result, at=at, step=step.id,
                                            team=step.team, action=step.action,
-                                           data=result, now=self.settings.now())
+                                           data=result, now=self.ctx.now())
                 self.seen_id = max(self.seen_id, event.id or 0)
                 self.sim.apply(store.as_input(event))
                 self._print_input(event)
@@ -335,20 +313,21 @@ class Engine:
                 fresh = store.get_run(session, self.run_id)
                 at = max(self._now_drill(fresh), exp.opened_at)
                 event = store.record_input(session, fresh, key=f"check:{exp.key}",
-                                           kind="auto-check", at=at, step=exp.source,
+                                           kind=EventKind.auto_check, at=at, step=exp.source,
                                            team=exp.spec.team, action=exp.spec.does,
-                                           now=self.settings.now(),
+                                           now=self.ctx.now(),
                                            note=_("finding {ids} matches").format(
                                                ids=", ".join(f"#{i}" for i in ids)),
                                            data={"expectation": exp.key, "findings": ids})
                 self.seen_id = max(self.seen_id, event.id or 0)
                 self.sim.apply(store.as_input(event))
+                self._print_input(event)
                 self._write(session, fresh)
 
     def _now_drill(self, run: DrillRun) -> float:
         if run.speed <= 0:
             return self.sim.t
-        return min(max(store.drill_time(run, self.settings.now()), self.sim.t),
+        return min(max(store.drill_time(run, self.ctx.now()), self.sim.t),
                    self._end_limit())
 
     def _raise_finding(self, session: Any, run: DrillRun, event: Derived) -> None:
@@ -356,13 +335,14 @@ class Engine:
         pb = self.loaded.playbook
         team = pb.team(event.team) if event.team in pb.team_ids else None
         unit = (team.unit if team and team.unit else None) or pb.scope.unit
-        what = _("clock {c}").format(c=event.step) if event.kind == "clock" else event.step
+        what = (_("clock {c}").format(c=event.step) if event.kind == EventKind.clock
+                else event.step)
         title = _("Drill {p}: {team} did not {does} in time ({what})").format(
             p=pb.id, team=event.team, does=event.action, what=what)
         deadline = event.data.get("deadline")
         add_manual(session, unit_code=unit, title=title[:300],
                    severity=Severity(event.data.get("severity", "medium")),
-                   actor="garrison", source=FindingSource.drill, now=self.settings.now(),
+                   actor="garrison", source=FindingSource.drill, now=self.ctx.now(),
                    fingerprint=f"drill|{run.id}|{event.key}", rule_id=f"drill:{pb.id}"[:100],
                    description=_("Drill run {id} ({title}): team {team} was expected to {does} "
                                  "by {deadline} drill time and did not.").format(
@@ -372,7 +352,7 @@ class Engine:
                    evidence={"drill_run": run.id, "playbook": pb.id, "key": event.key,
                              "team": event.team, "deadline": deadline},
                    note=_("missed in drill run {id}").format(id=run.id),
-                   policy=settings_policy(self.settings))
+                   policy=self.ctx.policies.sla)
 
     def _finish(self, session: Any, run: DrillRun, now: datetime) -> None:
         for index, item in self.script.items:  # the hot wash: lessons after the end
@@ -389,7 +369,7 @@ class Engine:
         run.anchor_drill, run.anchor_wall = self.sim.t, now
         session.add(run)
         self._summarise(session, run)
-        audit.record(session, actor=self.settings.actor, action="drill.done",
+        audit.record(session, actor=self.ctx.actor, action="drill.done",
                      subject=f"drill:{run.id}", payload={"scores": run.summary.get("scores"),
                                                           "drill_end": self.sim.t}, at=now)
         self._say(_("[bold green]drill over[/bold green] at {t}; scores: {s}").format(
@@ -419,7 +399,7 @@ class Engine:
         due = [t for t in (self.sim.next_due(), self.script.next_at()) if t is not None]
         if self.sim.pending_actions():
             return
-        now_drill = store.drill_time(run, self.settings.now())
+        now_drill = store.drill_time(run, self.ctx.now())
         delay = self.opts.poll
         if due and run.speed > 0:
             delay = min(delay, max(0.0, (min(due) - now_drill) / run.speed))
@@ -441,108 +421,27 @@ class Engine:
             self.opts.out.print(text, highlight=False)
 
     def _print_input(self, event: DrillEvent) -> None:
-        if self.opts.out is None or event.drill_at is None:
-            return
-        t = clock_text(event.drill_at)
-        if event.kind == "response":
-            who = escape(event.team or "?")
-            step = f" ({escape(event.step)})" if event.step else ""
-            note = f": {escape(event.note)}" if event.note else ""
-            self._say(f"  {t}  [cyan]{who}[/cyan] {escape(event.action or '')}{step}{note}")
-        elif event.kind == "action-result":
-            if "error" in event.data:
-                self._say(f"  {t}  [red]{escape(event.action or '')} {escape(event.step or '')} "
-                          f"failed[/red]: {escape(str(event.data['error']))}")
-            else:
-                self._say(f"  {t}  {escape(event.action or '')} {escape(event.step or '')} "
-                          f"done: {escape(_summary(event.data))}")
-        elif event.kind == "adjust":
-            self._say(f"  {t}  [magenta]referee[/magenta] {escape(event.team or '')} "
-                      f"{event.data.get('points', 0):+g}: {escape(event.note or '')}")
+        scripted = event.key.startswith("script:")  # a rehearsal's: every one the same
+        self._print(event, event.drill_at, None if scripted else event.actor)
 
     def _print_derived(self, d: Derived) -> None:
-        if self.opts.out is None or d.kind in ("start", "expect", "done", "action", "end"):
+        self._print(d, d.at, None)
+
+    def _print(self, event: EventLike, at: float | None, actor: str | None) -> None:
+        """One timeline line, as the console and the report say it (``events.describe``)."""
+        if self.opts.out is None or at is None or event.kind in SAID_HERE:
             return
-        t = clock_text(d.at)
-        text = escape(d.note or "")
-        if d.kind == "inject":
-            sender = f"[{escape(str(d.data.get('from')))}] " if d.data.get("from") else ""
-            self._say(f"  {t}  [yellow]{escape(d.action or '')} -> {escape(d.team or '')}"
-                      f"[/yellow] {sender}{text}")
-        elif d.kind == "post":
-            self._say(f"  {t}  [yellow]post[/yellow] {escape(str(d.data.get('platform')))} "
-                      f"{escape(str(d.data.get('author')))}: {text} "
-                      f"(reach {d.data.get('reach')})")
-        elif d.kind == "verdict":
-            colour = {"met": "green", "late": "yellow", "missed": "red"}.get(d.note or "", "")
-            points = d.data.get("points", 0)
-            self._say(f"  {t}  [{colour}]{escape(d.note or '')}[/{colour}] {escape(d.team or '')} "
-                      f"{escape(d.action or '')} ({escape(d.step or '')}) {points:+g}")
-        elif d.kind == "clock":
-            colour = "green" if d.note == "met" else "red"
-            self._say(f"  {t}  [{colour}]clock {escape(d.step or '')} {escape(d.note or '')}"
-                      f"[/{colour}]")
-        elif d.kind == "clock-start":
-            self._say(f"  {t}  clock {escape(d.step or '')} started: {text}")
-        elif d.kind == "escalation":
-            self._say(f"  {t}  [bold red]escalated to {escape(str(d.data.get('to')))}[/bold red]"
-                      f" (heat {d.data.get('heat')}): {text}")
-        elif d.kind in ("spawn", "reaction", "overdue", "fired", "adjusted"):
-            if d.kind == "fired" and not d.note:
-                return
-            label = {"spawn": _("rumour variant"), "reaction": _("reach"),
-                     "overdue": _("overdue"), "fired": _("step"), "adjusted": _("adjusted")
-                     }[d.kind]
-            detail = escape(str(d.data.get("effect", ""))) if d.kind == "reaction" else text
-            if d.kind == "overdue":
-                detail = _("{team} {does}, late credit still possible").format(
-                    team=escape(d.team or ""), does=escape(d.action or ""))
-            self._say(f"  {t}  {label} {escape(d.step or d.team or '')}: {detail}")
+        pieces = describe(event, actor=actor)
+        if pieces:
+            self.opts.out.print(Text.assemble(f"  {clock_text(at)}  ", *pieces),
+                                highlight=False)
 
 
-def _summary(data: dict[str, Any]) -> str:
-    if "answered" in data:
-        answered = data["answered"]
-        return _("{n} answered of {p} probed").format(n=len(answered), p=data.get("probed"))
-    if "found" in data:
-        return _("found {ids}").format(ids=data.get("findings")) if data["found"] else _(
-            "nothing found")
-    if "scan_run" in data:
-        return _("scan run {r}, {h} hosts up, new findings {f}").format(
-            r=data["scan_run"], h=data.get("hosts_up"), f=data.get("new_findings") or {})
-    return str(data)
+def start(settings: ActionContext | Settings, loaded: LoadedPlaybook, *,
+          clock: store.ClockMode, auto: bool, script: list[dict[str, Any]]) -> int:
+    """``service.start`` for callers that hold settings (the demo, test fixtures)."""
+    ctx = settings if isinstance(settings, ActionContext) else action_context(settings)
+    return service.start(ctx, loaded, clock=clock, auto=auto, script=script)
 
 
-def start(settings: Settings, loaded: LoadedPlaybook, *, clock: store.ClockMode, auto: bool,
-          script: list[dict[str, Any]]) -> int:
-    """Create the run (after the scope guard approved every target it will touch)."""
-    check_scope(settings, loaded)
-    with write_session(settings) as session:
-        run = store.start_run(session, loaded, clock=clock, auto=auto, script=script,
-                              actor=settings.actor, now=settings.now())
-        assert run.id is not None
-        return run.id
-
-
-def check_scope(settings: Settings, loaded: LoadedPlaybook) -> None:
-    """Every target the playbook names must be inside the unit's authorised scopes now:
-    a drill that would be refused halfway is refused before it starts."""
-    from garrison.scope import authorize
-
-    pb = loaded.playbook
-    targets = list(pb.scope.targets)
-    for step in pb.steps:
-        if step.action in ("scan", "probe"):
-            params = step.params()
-            assert isinstance(params, ScanParams | ProbeParams)
-            targets += params.targets
-    if targets:
-        authorize(settings, unit_code=pb.scope.unit, targets=sorted(set(targets)))
-    else:
-        with write_session(settings) as session:  # the unit exists, at least
-            from garrison.org.queries import get_unit
-
-            get_unit(session, pb.scope.unit)
-
-
-__all__ = ["Engine", "EngineOptions", "Input", "check_scope", "start"]
+__all__ = ["Engine", "EngineOptions", "Input", "start"]

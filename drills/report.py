@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from drills import store
 from drills.durations import clock_text
+from drills.events import QUIET, EventKind, describe, plain
 from garrison.i18n import _
 from garrison.models import DrillRun, Finding, FindingSource, Unit
 
@@ -24,8 +25,8 @@ class TimelineEntry:
     drill_at: float
     wall_at: datetime | None
     kind: str
-    """inject, post, action, result, response, verdict, clock, escalation, reaction,
-    spawn, adjust, lesson, state."""
+    """An ``EventKind``: inject, post, action, action-result, auto-check, response,
+    verdict, clock, clock-start, escalation, reaction, spawn, fired, adjust, state."""
     team: str | None
     ref: str | None
     """The step, post, clock or escalation it concerns."""
@@ -202,7 +203,8 @@ def build_report(session: Session, run: DrillRun, *, now: datetime) -> ReportDat
                              col(Finding.fingerprint).startswith(f"drill|{run.id}|"))
                          .order_by(col(Finding.id))).all())
     lessons = tuple(Lesson(e.drill_at or 0.0, e.team, e.note or "", e.actor, e.wall_at)
-                    for e in rep.events if e.input and e.action == "lesson")
+                    for e in rep.events
+                    if e.kind == EventKind.response and e.action == "lesson")
     notes = []
     unjudged = [e for e in exps if e.verdict == "open"]
     if unjudged:
@@ -241,95 +243,33 @@ def _wall_clock(events: list[object]) -> dict[str, datetime]:
     return out
 
 
+SAID_ELSEWHERE = QUIET | {EventKind.end, EventKind.overdue}
+"""Kinds the timeline leaves out: the scores and verdicts have sections of their own."""
+
+_ORDER: dict[str, int] = {
+    EventKind.state: 0, EventKind.inject: 1, EventKind.post: 1, EventKind.fired: 1,
+    EventKind.response: 2, EventKind.action_result: 2, EventKind.auto_check: 2,
+    EventKind.adjust: 2, EventKind.verdict: 3, EventKind.clock: 3}
+
+
 def _timeline(rep: store.Replay, walls: dict[str, datetime]) -> tuple[TimelineEntry, ...]:
+    """What the simulation derived (replayed) and what was recorded (inputs and the
+    run's own changes), each said as the engine and the console say it."""
     entries: list[TimelineEntry] = []
     for d in rep.sim.events:
-        if d.kind in ("start", "expect", "done", "end", "overdue"):
-            continue
-        if d.kind == "fired" and not d.note:
-            continue
-        text = _describe(d.kind, d.note, dict(d.data), d.action)
-        entries.append(TimelineEntry(d.at, walls.get(d.key), d.kind, d.team, d.step, text))
+        pieces = None if d.kind in SAID_ELSEWHERE else describe(d, subject=False)
+        if pieces:
+            entries.append(TimelineEntry(d.at, walls.get(d.key), d.kind, d.team, d.step,
+                                         plain(pieces)))
     for e in rep.events:
-        if not e.input or e.drill_at is None:
+        if e.drill_at is None or not (e.input or e.kind == EventKind.state):
             continue
-        if e.kind == "response":
-            level = e.data.get("level")
-            text = (e.action or "") + (f" [{level}]" if level else "") + (
-                f": {e.note}" if e.note else "")
-            entries.append(TimelineEntry(e.drill_at, e.wall_at, "response", e.team, e.step,
-                                         text))
-        elif e.kind == "action-result":
-            entries.append(TimelineEntry(e.drill_at, e.wall_at, "result", e.team, e.step,
-                                         f"{e.action}: {_result(e.data)}"))
-        elif e.kind == "auto-check":
-            entries.append(TimelineEntry(e.drill_at, e.wall_at, "check", e.team, e.step,
-                                         e.note or ""))
-        elif e.kind == "adjust":
-            entries.append(TimelineEntry(e.drill_at, e.wall_at, "adjust", e.team, None,
-                                         f"{e.data.get('points', 0):+g}: {e.note}"))
-    entries += [TimelineEntry(e.drill_at or 0.0, e.wall_at, "state", None, None,
-                              "resumed" if e.action == "running" else e.action or "")
-                for e in rep.events
-                if e.kind == "state" and e.action in ("started", "paused", "running",
-                                                      "aborted")]
+        pieces = describe(e, subject=False)
+        if pieces:
+            entries.append(TimelineEntry(e.drill_at, e.wall_at, e.kind, e.team, e.step,
+                                         plain(pieces)))
     entries.sort(key=lambda x: (x.drill_at, _ORDER.get(x.kind, 5)))
     return tuple(entries)
-
-
-_ORDER = {"state": 0, "inject": 1, "post": 1, "fired": 1, "response": 2, "result": 2,
-          "check": 2, "adjust": 2, "verdict": 3, "clock": 3}
-
-
-def _describe(kind: str, note: str | None, data: dict[str, object], action: str | None) -> str:
-    if kind == "inject":
-        sender = f"[{data.get('from')}] " if data.get("from") else ""
-        recipients = data.get("to")
-        names = ", ".join(str(r) for r in recipients) if isinstance(recipients, list) else ""
-        return _("{a} to {to}: {s}{n}").format(a=action, to=names, s=sender, n=note or "")
-    if kind == "post":
-        return _("{p} {a}: {n} (reach {r})").format(p=data.get("platform"), a=data.get("author"),
-                                                    n=note, r=data.get("reach"))
-    if kind == "verdict":
-        return _("{v} ({p:+g} points)").format(v=note, p=float(str(data.get("points", 0))))
-    if kind == "clock":
-        return _("clock {v} ({p:+g} points)").format(v=note, p=float(str(data.get("points", 0))))
-    if kind == "clock-start":
-        return _("clock started: {n}").format(n=note or "")
-    if kind == "escalation":
-        return _("escalated {f} -> {t} at heat {h}").format(
-            f=data.get("from"), t=data.get("to"), h=data.get("heat")) + (
-                f": {note}" if note else "")
-    if kind == "reaction":
-        return _("reach now grows x{g}/h ({e})").format(g=data.get("growth_per_hour"),
-                                                     e=data.get("effect"))
-    if kind == "spawn":
-        return _("rumour variant {p} appears ({n})").format(p=data.get("post"), n=note)
-    if kind == "action":
-        return _("{a} requested").format(a=action)
-    if kind == "adjusted":
-        return _("referee adjustment {p:+g}: {n}").format(p=float(str(data.get("points", 0))),
-                                                             n=note)
-    return note or kind
-
-
-def _result(data: dict[str, object]) -> str:
-    if "error" in data:
-        return _("failed: {e}").format(e=data["error"])
-    if "answered" in data:
-        answered = data["answered"]
-        assert isinstance(answered, list)
-        return _("{n} answered of {p} probed: ").format(n=len(answered), p=data.get("probed")) \
-            + ", ".join(
-            f"{a['address']} ({a['method']})" for a in answered)
-    if "found" in data:
-        return (_("found findings {f}").format(f=data.get("findings")) if data["found"]
-                else _("nothing found"))
-    if "scan_run" in data:
-        return _("scan run {r}: {h} hosts up, {s} services, new findings {f}").format(
-            r=data["scan_run"], h=data.get("hosts_up"), s=data.get("services"),
-            f=data.get("new_findings"))
-    return str(data)
 
 
 def wall_text(value: datetime | None) -> str:

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from drills.events import EventKind
 from drills.schema import (
     CheckFinding,
     ClockSpec,
@@ -49,7 +50,8 @@ class Input:
 
     at: float
     kind: str
-    """``response``, ``action-result``, ``auto-check`` or ``adjust``."""
+    """One of ``events.INPUTS``: ``response``, ``action-result``, ``auto-check`` or
+    ``adjust`` (an ``EventKind``, or the same text read from the database)."""
     key: str
     team: str | None = None
     step: str | None = None
@@ -65,7 +67,7 @@ class Derived:
 
     key: str
     at: float
-    kind: str
+    kind: EventKind
     team: str | None = None
     step: str | None = None
     action: str | None = None
@@ -198,28 +200,28 @@ class Sim:
         """Advance to just before ``item.at``, then apply it (inputs precede same-time
         rules: a response at the deadline is in time)."""
         if self.finished:  # after the end only responses count (lessons of the hot wash)
-            if item.kind == "response":
+            if item.kind == EventKind.response:
                 self.responses.append(item)
                 if item.does == "lesson":
-                    self._emit(f"lesson:{item.key}", item.at, "lesson", team=item.team,
+                    self._emit(f"lesson:{item.key}", item.at, EventKind.lesson, team=item.team,
                                step=item.step, note=item.note)
             return
         self._advance(max(item.at, self.t), inclusive=False)
         self._update_reach(self.t)
-        if item.kind == "action-result":
+        if item.kind == EventKind.action_result:
             # the action's step may be due at this very time (``after`` a result that
             # came in at the same drill time): it fired before its result came back
             state = self.steps.get(item.step or "")
             if state is not None and state.fired_at is None and state.scheduled is not None \
                     and state.scheduled <= item.at + EPSILON:
                 self._fire(state, item.at)
-        if item.kind == "response":
+        if item.kind == EventKind.response:
             self._response(item)
-        elif item.kind == "action-result":
+        elif item.kind == EventKind.action_result:
             self._action_result(item)
-        elif item.kind == "auto-check":
+        elif item.kind == EventKind.auto_check:
             self._auto_check(item)
-        elif item.kind == "adjust":
+        elif item.kind == EventKind.adjust:
             self._adjust(item)
 
     def advance(self, to: float) -> None:
@@ -308,7 +310,7 @@ class Sim:
         for state in self.steps.values():
             if state.spec.at is not None:
                 state.scheduled = float(state.spec.at)
-        self._emit("start", 0.0, "start", note=self.pb.title)
+        self._emit("start", 0.0, EventKind.start, note=self.pb.title)
 
     def _process(self, t: float) -> None:
         for state in self.steps.values():  # steps due now, in playbook order
@@ -326,7 +328,7 @@ class Sim:
                     and post.appeared_at + silence.after <= t + EPSILON:
                 post.reaction = "silence"
                 post.growth = silence.growth_per_hour
-                self._emit(f"reaction:{post.spec.id}:silence", t, "reaction",
+                self._emit(f"reaction:{post.spec.id}:silence", t, EventKind.reaction,
                            step=post.spec.id, note="silence",
                            data={"post": post.spec.id, "effect": "silence",
                                  "growth_per_hour": post.growth, "reach": round(post.reach)})
@@ -363,10 +365,10 @@ class Sim:
     def _fire(self, state: _StepState, t: float) -> None:
         spec = state.spec
         state.fired_at = t
-        self._emit(f"fired:{spec.id}", t, "fired", team=spec.team, step=spec.id,
+        self._emit(f"fired:{spec.id}", t, EventKind.fired, team=spec.team, step=spec.id,
                    note=spec.title, data={"action": spec.action, "inject": spec.inject})
         if spec.inject in ("message", "incident-report"):
-            self._emit(f"inject:{spec.id}", t, "inject", team=",".join(spec.recipients),
+            self._emit(f"inject:{spec.id}", t, EventKind.inject, team=",".join(spec.recipients),
                        step=spec.id, action=spec.inject, note=spec.text,
                        data={"to": spec.recipients, "from": spec.sender,
                              "severity": spec.severity.value if spec.severity else None})
@@ -376,7 +378,7 @@ class Sim:
             self._open(f"step:{spec.id}:{i}", expect, spec.id, t)
         self._start_clocks(f"step:{spec.id}", t)
         if spec.action in ("scan", "probe", "check-finding"):
-            self._emit(f"action:{spec.id}", t, "action", team=spec.team, step=spec.id,
+            self._emit(f"action:{spec.id}", t, EventKind.action, team=spec.team, step=spec.id,
                        action=spec.action, data=spec.params().model_dump(by_alias=True))
         elif spec.action is None:
             self._complete(state, t, None)
@@ -390,7 +392,7 @@ class Sim:
         state.done_at = t
         if result is not None:
             state.result = result
-            self._emit(f"done:{state.spec.id}", t, "done", team=state.spec.team,
+            self._emit(f"done:{state.spec.id}", t, EventKind.done, team=state.spec.team,
                        step=state.spec.id, action=state.spec.action, data=dict(result))
         self._schedule_after(state.spec.id, t)
 
@@ -425,7 +427,7 @@ class Sim:
         spec = self.posts_spec[post_id]
         state = PostState(spec, t, float(spec.reach.start), spec.reach.growth_per_hour, t)
         self.posts[post_id] = state
-        self._emit(f"post:{post_id}", t, "post", team=self._answerer(spec), step=post_id,
+        self._emit(f"post:{post_id}", t, EventKind.post, team=self._answerer(spec), step=post_id,
                    note=spec.text, data={"platform": spec.platform, "author": spec.author,
                                          "reach": spec.reach.start, "cause": cause})
         for i, expect in enumerate(spec.expect):
@@ -467,7 +469,7 @@ class Sim:
         if growth is not None:
             post.growth = growth.growth_per_hour
         self._emit(f"reaction:{post.spec.id}:{effect}", max(statement.at, post.appeared_at),
-                   "reaction", team=statement.team, step=post.spec.id, note=effect,
+                   EventKind.reaction, team=statement.team, step=post.spec.id, note=effect,
                    data={"post": post.spec.id, "effect": effect, "timely": timely,
                          "approved": approved, "growth_per_hour": post.growth,
                          "reach": round(post.reach)})
@@ -490,7 +492,7 @@ class Sim:
             for spawn in post.spec.spawns:
                 if spawn.post not in post.spawned and spawn.when.holds(local):
                     post.spawned.add(spawn.post)
-                    self._emit(f"spawn:{post.spec.id}:{spawn.post}", t, "spawn",
+                    self._emit(f"spawn:{post.spec.id}:{spawn.post}", t, EventKind.spawn,
                                step=spawn.post, note=spawn.when.text,
                                data={"parent": post.spec.id, "post": spawn.post,
                                      "reach": round(post.reach)})
@@ -507,7 +509,7 @@ class Sim:
     def _escalate(self, esc: EscalationSpec, t: float) -> None:
         self.escalated[esc.id] = t
         previous, self.level = self.level, esc.to
-        self._emit(f"escalation:{esc.id}", t, "escalation", team=",".join(esc.notify),
+        self._emit(f"escalation:{esc.id}", t, EventKind.escalation, team=",".join(esc.notify),
                    step=esc.id, note=esc.text,
                    data={"from": previous, "to": esc.to, "heat": round(self.heat()),
                          "when": esc.when.text, "notify": list(esc.notify)})
@@ -521,8 +523,8 @@ class Sim:
     def _open(self, key: str, spec: ExpectSpec, source: str, t: float) -> None:
         exp = Expectation(key, spec, source, t)
         self.expectations.append(exp)
-        self._emit(f"open:{key}", t, "expect", team=spec.team, step=source, action=spec.does,
-                   data={"within": spec.within, "points": spec.points,
+        self._emit(f"open:{key}", t, EventKind.expect, team=spec.team, step=source,
+                   action=spec.does, data={"within": spec.within, "points": spec.points,
                          "deadline": exp.deadline, "check": spec.check is not None})
         for r in self.responses:  # a response recorded at this very moment counts
             if abs(r.at - t) <= EPSILON and self._matches(r, exp):
@@ -530,7 +532,7 @@ class Sim:
                 break
 
     def _matches(self, r: Input, exp: Expectation) -> bool:
-        return (r.kind == "response" and r.team == exp.spec.team and r.does == exp.spec.does
+        return (r.kind == EventKind.response and r.team == exp.spec.team and r.does == exp.spec.does
                 and (r.step is None or r.step == exp.source))
 
     def _meet(self, exp: Expectation, r: Input) -> None:
@@ -540,8 +542,8 @@ class Sim:
             return
         exp.verdict = "late" if late else "met"
         exp.judged_at, exp.points, exp.response = r.at, points, r.key
-        self._emit(f"verdict:{exp.key}", r.at, "verdict", team=exp.spec.team, step=exp.source,
-                   action=exp.spec.does, note=exp.verdict,
+        self._emit(f"verdict:{exp.key}", r.at, EventKind.verdict, team=exp.spec.team,
+                   step=exp.source, action=exp.spec.does, note=exp.verdict,
                    data={"verdict": exp.verdict, "points": points, "response": r.key,
                          "deadline": exp.deadline})
         self._score(exp.spec.team, points, r.at,
@@ -566,7 +568,7 @@ class Sim:
                         and (r.step in (None, post.spec.id) or r.step not in self.posts_spec):
                     self._react(post, r)
         if r.does == "lesson":
-            self._emit(f"lesson:{r.key}", r.at, "lesson", team=r.team, step=r.step,
+            self._emit(f"lesson:{r.key}", r.at, EventKind.lesson, team=r.team, step=r.step,
                        note=r.note)
 
     def _auto_check(self, item: Input) -> None:
@@ -574,8 +576,8 @@ class Sim:
                    None)
         if exp is None or exp.verdict is not None:
             return
-        proxy = Input(item.at, "response", item.key, exp.spec.team, exp.source, exp.spec.does,
-                      note=item.note, data=item.data)
+        proxy = Input(item.at, EventKind.response, item.key, exp.spec.team, exp.source,
+                      exp.spec.does, note=item.note, data=item.data)
         self._meet(exp, proxy)
 
     def _deadlines(self, t: float) -> None:
@@ -586,8 +588,8 @@ class Sim:
             if exp.judged_at is None and exp.late_end is not None \
                     and exp.deadline <= t + EPSILON:
                 exp.judged_at = exp.deadline  # now overdue: a late response earns credit
-                self._emit(f"overdue:{exp.key}", exp.deadline, "overdue", team=exp.spec.team,
-                           step=exp.source, action=exp.spec.does)
+                self._emit(f"overdue:{exp.key}", exp.deadline, EventKind.overdue,
+                           team=exp.spec.team, step=exp.source, action=exp.spec.does)
             if end <= t + EPSILON:
                 self._miss(exp, end)
         for clock in self.clocks.values():
@@ -595,8 +597,9 @@ class Sim:
             if clock.verdict is None and deadline is not None and deadline <= t + EPSILON:
                 clock.verdict, clock.judged_at = "missed", deadline
                 clock.points = -float(clock.spec.penalty) if clock.spec.penalty else 0.0
-                self._emit(f"clock:{clock.spec.id}", deadline, "clock", team=clock.spec.team,
-                           step=clock.spec.id, action=clock.spec.does, note="missed",
+                self._emit(f"clock:{clock.spec.id}", deadline, EventKind.clock,
+                           team=clock.spec.team, step=clock.spec.id, action=clock.spec.does,
+                           note="missed",
                            data={"verdict": "missed", "points": clock.points,
                                  "deadline": deadline, "severity": clock.spec.severity.value})
                 if clock.spec.penalty:
@@ -607,7 +610,7 @@ class Sim:
     def _miss(self, exp: Expectation, t: float) -> None:
         exp.verdict, exp.judged_at = "missed", t
         exp.points = -float(exp.spec.penalty) if exp.spec.penalty else 0.0
-        self._emit(f"verdict:{exp.key}", t, "verdict", team=exp.spec.team, step=exp.source,
+        self._emit(f"verdict:{exp.key}", t, EventKind.verdict, team=exp.spec.team, step=exp.source,
                    action=exp.spec.does, note="missed",
                    data={"verdict": "missed", "points": exp.points, "deadline": exp.deadline,
                          "severity": exp.spec.severity.value})
@@ -626,7 +629,7 @@ class Sim:
             if spec.levels and level not in spec.levels:
                 continue
             clock.started_at = t
-            self._emit(f"clock-start:{spec.id}", t, "clock-start", team=spec.team,
+            self._emit(f"clock-start:{spec.id}", t, EventKind.clock_start, team=spec.team,
                        step=spec.id, action=spec.does, note=spec.title,
                        data={"deadline": t + spec.within, "level": level})
             earlier = next((r for r in self.responses if r.team == spec.team
@@ -637,7 +640,7 @@ class Sim:
     def _clock_met(self, clock: Clock, r: Input, t: float) -> None:
         clock.verdict, clock.judged_at = "met", t
         clock.points, clock.response = float(clock.spec.points), r.key
-        self._emit(f"clock:{clock.spec.id}", t, "clock", team=clock.spec.team,
+        self._emit(f"clock:{clock.spec.id}", t, EventKind.clock, team=clock.spec.team,
                    step=clock.spec.id, action=clock.spec.does, note="met",
                    data={"verdict": "met", "points": clock.points, "deadline": clock.deadline})
         self._score(clock.spec.team, clock.points, t, f"met clock {clock.spec.id}", "clock",
@@ -650,7 +653,7 @@ class Sim:
         points = float(item.data.get("points", 0))
         self._score(team, points, item.at, item.note or "referee adjustment", "adjust",
                     key=item.key)
-        self._emit(f"adjusted:{item.key}", item.at, "adjusted", team=team, note=item.note,
+        self._emit(f"adjusted:{item.key}", item.at, EventKind.adjusted, team=team, note=item.note,
                    data={"points": points})
 
     def _score(self, team: str, points: float, at: float, reason: str, source: str,
@@ -663,9 +666,9 @@ class Sim:
                 exp.verdict, exp.judged_at = "open", t
         self.finished_at = t
         self.heat_curve.append((t, round(self.heat(), 1)))
-        self._emit("end", t, "end", data={"scores": self.totals(), "level": self.level})
+        self._emit("end", t, EventKind.end, data={"scores": self.totals(), "level": self.level})
 
-    def _emit(self, key: str, at: float, kind: str, *, team: str | None = None,
+    def _emit(self, key: str, at: float, kind: EventKind, *, team: str | None = None,
               step: str | None = None, action: str | None = None, note: str | None = None,
               data: Mapping[str, Any] | None = None) -> None:
         if key in self._keys:

@@ -8,7 +8,6 @@ in the database, so a killed engine loses nothing that was recorded.
 
 from __future__ import annotations
 
-import difflib
 import os
 import socket
 from collections.abc import Sequence
@@ -18,19 +17,76 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from drills.events import EventKind, RunChange
 from drills.loader import LoadedPlaybook, load_playbook_text
 from drills.schema import KNOWN_ACTIONS, Playbook
 from drills.sim import Derived, Input, Sim
 from garrison import audit
-from garrison.errors import GarrisonError, NotFoundError
+from garrison.errors import GarrisonError
 from garrison.i18n import _
+from garrison.lookup import get_or_not_found
 from garrison.models import DrillEvent, DrillRun, DrillState
 from garrison.org.queries import get_unit
+from garrison.words import did_you_mean
 
 HEARTBEAT_STALE = timedelta(seconds=10)
 """An engine silent this long is taken to be gone (``drill resume`` may take over)."""
 CLASSIFY_LEVELS = ("especially-serious", "serious", "relatively-serious", "general")
 ENDED = (DrillState.done, DrillState.aborted, DrillState.failed)
+MAX_POINTS = 10_000
+"""The largest adjustment a referee may make, either way."""
+
+
+class BadClock(GarrisonError):
+    """A drill clock that is not ``wall``, ``step`` or ``fast:N``; ``value`` is the text
+    given (each front-end names its own option)."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(_("{v!r} is not a drill clock: use wall, step or fast:N (N from 1 to "
+                           "1000000, e.g. fast:60 runs an hour of drill time per minute)"
+                           ).format(v=value))
+        self.value = value
+
+
+class InputRefused(GarrisonError):
+    """A response or adjustment the run does not take. Carries data for the front-ends:
+    ``field`` (``team``, ``step``, ``does``, ``level``, ``reason``, ``points``) is what
+    is wrong, ``value`` what was given, ``allowed`` the values it may take here (when
+    few), ``goes_with`` the field and value it needs (a level goes with ``does``
+    ``classify``). The text names no command-line flag."""
+
+    def __init__(self, message: str, *, field: str, value: object,
+                 allowed: tuple[str, ...] = (), goes_with: tuple[str, str] | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field, self.value, self.allowed, self.goes_with = field, value, allowed, goes_with
+
+
+class RunEnded(GarrisonError):
+    """The run has ended (``state``): nothing about it can change but its lessons."""
+
+    def __init__(self, message: str, *, run_id: int, state: DrillState,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.run_id, self.state = run_id, state
+
+
+class NothingToChange(GarrisonError):
+    """The run is in the state asked for already."""
+
+    def __init__(self, message: str, *, run_id: int, state: DrillState) -> None:
+        super().__init__(message)
+        self.run_id, self.state = run_id, state
+
+
+class RunDriven(GarrisonError):
+    """The run is being driven by a live engine (``owner``), which this action would
+    have to take over."""
+
+    def __init__(self, message: str, *, run_id: int, owner: str | None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.run_id, self.owner = run_id, owner
 
 
 @dataclass(frozen=True)
@@ -54,9 +110,7 @@ class ClockMode:
                 speed = 0.0
             if 1 <= speed <= 1_000_000:
                 return cls("fast", speed)
-        raise GarrisonError(_("--clock {v!r}: use wall, step or fast:N (N from 1 to 1000000, "
-                              "e.g. fast:60 runs an hour of drill time per minute)").format(
-                                  v=text))
+        raise BadClock(text)
 
     def __str__(self) -> str:
         return f"fast:{self.speed:g}" if self.mode == "fast" else self.mode
@@ -115,7 +169,8 @@ def start_run(session: Session, loaded: LoadedPlaybook, *, clock: ClockMode, aut
     session.add(run)
     session.flush()
     assert run.id is not None
-    _state_event(session, run, "started", actor, now, {"clock": str(clock), "auto": auto})
+    _state_event(session, run, RunChange.started, actor, now,
+                 {"clock": str(clock), "auto": auto})
     audit.record(session, actor=actor, action="drill.started", subject=f"drill:{run.id}",
                  payload={"playbook": pb.id, "sha256": loaded.sha256, "unit": unit.code,
                           "clock": str(clock), "scripted_responses": len(script)}, at=now)
@@ -123,11 +178,7 @@ def start_run(session: Session, loaded: LoadedPlaybook, *, clock: ClockMode, aut
 
 
 def get_run(session: Session, run_id: int) -> DrillRun:
-    run = session.get(DrillRun, run_id)
-    if run is None:
-        raise NotFoundError(_("no drill run {id}").format(id=run_id),
-                            hint=_("`garrison drill runs` lists the runs."))
-    return run
+    return get_or_not_found(session, DrillRun, run_id, what=_("drill run"), kind="drill-run")
 
 
 _PLAYBOOKS: dict[str, LoadedPlaybook] = {}
@@ -144,11 +195,12 @@ def playbook_of(run: DrillRun) -> LoadedPlaybook:
     return loaded
 
 
-def _state_event(session: Session, run: DrillRun, what: str, actor: str, now: datetime,
+def _state_event(session: Session, run: DrillRun, what: RunChange, actor: str, now: datetime,
                  data: dict[str, Any] | None = None) -> None:
     assert run.id is not None
     at = drill_time(run, now)
-    session.add(DrillEvent(run_id=run.id, key=f"state:{what}:{now.isoformat()}", kind="state",
+    session.add(DrillEvent(run_id=run.id, key=f"state:{what}:{now.isoformat()}",
+                           kind=EventKind.state,
                            drill_at=at, wall_at=now, action=what, actor=actor,
                            data={"drill_at": at, **(data or {})}))
 
@@ -157,19 +209,22 @@ def set_state(session: Session, run: DrillRun, state: DrillState, *, actor: str,
               reason: str | None = None, now: datetime) -> DrillRun:
     """Pause, resume (running again) or abort; the clock is re-anchored so drill time
     stands still while paused."""
+    assert run.id is not None
     if run.state in ENDED:
-        raise GarrisonError(_("drill run {id} has ended ({s}); nothing to change").format(
-            id=run.id, s=run.state.value),
+        raise RunEnded(_("drill run {id} has ended ({s}); nothing to change").format(
+            id=run.id, s=run.state.value), run_id=run.id, state=run.state,
             hint=_("`garrison drill report {id}` writes its report.").format(id=run.id))
     if run.state is state:
-        raise GarrisonError(_("drill run {id} is already {s}").format(id=run.id, s=state.value))
+        raise NothingToChange(_("drill run {id} is already {s}").format(
+            id=run.id, s=state.value), run_id=run.id, state=state)
     at = drill_time(run, now)
     run.anchor_drill, run.anchor_wall = at, now
     run.state = state
     if state in ENDED:
         run.finished_at, run.drill_end = now, at
     session.add(run)
-    _state_event(session, run, state.value, actor, now, {"reason": reason} if reason else None)
+    _state_event(session, run, RunChange(state.value), actor, now,
+                 {"reason": reason} if reason else None)
     audit.record(session, actor=actor, action=f"drill.{state.value}", subject=f"drill:{run.id}",
                  payload={"drill_at": round(at, 3), "reason": reason}, at=now)
     return run
@@ -187,10 +242,21 @@ def change_clock(session: Session, run: DrillRun, clock: ClockMode | None,
     run.anchor_drill, run.anchor_wall = at, now
     session.add(run)
     after = {"clock": run.clock_mode, "speed": run.speed, "auto": run.auto}
-    _state_event(session, run, "clock", actor, now, {"from": before, "to": after})
+    _state_event(session, run, RunChange.clock, actor, now, {"from": before, "to": after})
     audit.record(session, actor=actor, action="drill.clock_changed", subject=f"drill:{run.id}",
                  payload={"drill_at": round(at, 3), "from": before, "to": after}, at=now)
     return run
+
+
+def claim(session: Session, run: DrillRun, *, engine: str, actor: str, now: datetime) -> None:
+    """``engine`` (``host:pid``) drives the run from now on (audited when it takes the
+    run over from another)."""
+    previous = run.owner
+    run.owner, run.heartbeat_at = engine, now
+    session.add(run)
+    if previous is not None and previous != engine:
+        audit.record(session, actor=actor, action="drill.taken_over", subject=f"drill:{run.id}",
+                     payload={"from": previous, "to": engine}, at=now)
 
 
 # ------------------------------------------------------------------ inputs
@@ -204,17 +270,16 @@ def _known_ids(pb: Playbook, clocks: Sequence[Any]) -> list[str]:
 def _check_names(loaded: LoadedPlaybook, team: str, step: str | None) -> None:
     pb = loaded.playbook
     if team not in pb.team_ids:
-        close = difflib.get_close_matches(team, pb.team_ids, n=1, cutoff=0.5)
-        raise GarrisonError(_("no team {t!r} in this drill{hint}").format(
-            t=team, hint=_(" (did you mean {c!r}?)").format(c=close[0]) if close else ""),
+        raise InputRefused(_("no team {t!r} in this drill{hint}").format(
+            t=team, hint=did_you_mean(team, pb.team_ids, cutoff=0.5)),
+            field="team", value=team, allowed=tuple(pb.team_ids),
             hint=_("Teams: {t}.").format(t=", ".join(pb.team_ids)))
     ids = _known_ids(pb, loaded.clocks)
     if step is not None and step not in ids:
-        close = difflib.get_close_matches(step, ids, n=1, cutoff=0.5)
-        raise GarrisonError(_("no step, post, escalation or clock {s!r} in this drill{hint}")
-                            .format(s=step, hint=_(" (did you mean {c!r}?)").format(c=close[0])
-                                    if close else ""),
-                            hint=_("`garrison drill status RUN` lists them."))
+        raise InputRefused(_("no step, post, escalation or clock {s!r} in this drill{hint}")
+                           .format(s=step, hint=did_you_mean(step, ids, cutoff=0.5)),
+                           field="step", value=step,
+                           hint=_("`garrison drill status RUN` lists them."))
 
 
 def _stamp(run: DrillRun, now: datetime) -> float | None:
@@ -238,19 +303,23 @@ def record_response(session: Session, run: DrillRun, *, team: str, does: str, ac
     loaded = playbook_of(run)
     _check_names(loaded, team, step)
     if not re.match(r"^[a-z][a-z0-9-]{0,47}$", does):
-        raise GarrisonError(_("{d!r} is not an action name: lower-case letters, digits and "
-                              "hyphens, e.g. {e}").format(d=does, e=", ".join(KNOWN_ACTIONS[:4])))
+        raise InputRefused(_("{d!r} is not an action name: lower-case letters, digits and "
+                             "hyphens, e.g. {e}").format(d=does, e=", ".join(KNOWN_ACTIONS[:4])),
+                           field="does", value=does)
     if level is not None and level not in CLASSIFY_LEVELS:
-        raise GarrisonError(_("--level {v!r}: use one of {levels}").format(
-            v=level, levels=", ".join(CLASSIFY_LEVELS)))
+        raise InputRefused(_("{v!r} is not a level: use one of {levels}").format(
+            v=level, levels=", ".join(CLASSIFY_LEVELS)), field="level", value=level,
+            allowed=CLASSIFY_LEVELS)
     if level is not None and does != "classify":
-        raise GarrisonError(_("--level goes with --does classify"))
+        raise InputRefused(_("a level goes only with the classify action"), field="level",
+                           value=level, goes_with=("does", "classify"))
     if run.state in ENDED and does != "lesson":
-        raise GarrisonError(_("drill run {id} has ended ({s}); only lessons can be added "
-                              "now (--does lesson)").format(id=run.id, s=run.state.value))
+        raise InputRefused(_("drill run {id} has ended ({s}); only lessons can be added "
+                             "now").format(id=run.id, s=run.state.value), field="does",
+                           value=does, allowed=("lesson",))
     assert run.id is not None
     event = DrillEvent(run_id=run.id, key=key or f"response:{uuid.uuid4().hex}",
-                       kind="response", input=True,
+                       kind=EventKind.response, input=True,
                        drill_at=drill_at if drill_at is not None else (
                            run.drill_end if run.state in ENDED else _stamp(run, now)),
                        wall_at=now, team=team, step=step, action=does, actor=actor, note=note,
@@ -270,11 +339,13 @@ def record_adjustment(session: Session, run: DrillRun, *, team: str, points: flo
 
     _check_names(playbook_of(run), team, None)
     if not reason.strip():
-        raise GarrisonError(_("an adjustment needs a reason (--reason)"))
-    if not -10_000 <= points <= 10_000 or points == 0:
-        raise GarrisonError(_("--points must be a non-zero number between -10000 and 10000"))
+        raise InputRefused(_("an adjustment needs a reason"), field="reason", value=reason)
+    if not -MAX_POINTS <= points <= MAX_POINTS or points == 0:
+        raise InputRefused(_("the points must be a non-zero number between {lo} and {hi}")
+                           .format(lo=-MAX_POINTS, hi=MAX_POINTS), field="points",
+                           value=points)
     assert run.id is not None
-    event = DrillEvent(run_id=run.id, key=f"adjust:{uuid.uuid4().hex}", kind="adjust",
+    event = DrillEvent(run_id=run.id, key=f"adjust:{uuid.uuid4().hex}", kind=EventKind.adjust,
                        input=True,
                        drill_at=run.drill_end if run.state in ENDED else _stamp(run, now),
                        wall_at=now, team=team, actor=actor, note=reason.strip(),
@@ -286,7 +357,7 @@ def record_adjustment(session: Session, run: DrillRun, *, team: str, points: flo
     return event
 
 
-def record_input(session: Session, run: DrillRun, *, key: str, kind: str, at: float,
+def record_input(session: Session, run: DrillRun, *, key: str, kind: EventKind, at: float,
                  step: str | None = None, team: str | None = None, action: str | None = None,
                  note: str | None = None, data: dict[str, Any] | None = None,
                  now: datetime) -> DrillEvent:
@@ -312,6 +383,20 @@ def stored_inputs(session: Session, run: DrillRun) -> list[DrillEvent]:
     return list(session.exec(select(DrillEvent).where(
         DrillEvent.run_id == run.id, col(DrillEvent.input).is_(True))
         .order_by(col(DrillEvent.id))).all())
+
+
+def stamp_pending(session: Session, run: DrillRun) -> list[DrillEvent]:
+    """Stamp the inputs recorded while no engine was listening with their own time on
+    the run's clock (never before what was derived already); return every input of the
+    run, in recorded order."""
+    events = stored_inputs(session, run)
+    pending = [e for e in events if e.drill_at is None]
+    if pending:
+        horizon = derived_horizon(session, run)
+        for event in pending:
+            event.drill_at = max(drill_time(run, event.wall_at), horizon)
+            session.add(event)
+    return events
 
 
 def ordered(events: Sequence[DrillEvent]) -> list[DrillEvent]:

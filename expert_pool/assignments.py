@@ -23,9 +23,11 @@ from expert_pool.matching import (
     valid_certs,
 )
 from expert_pool.roster import busy_at, get_expert, open_loads, unit_codes
+from expert_pool.service_types import ConflictOfInterest, ExpertRetired
 from garrison import audit
-from garrison.errors import GarrisonError, NotFoundError
+from garrison.errors import GarrisonError
 from garrison.i18n import _
+from garrison.lookup import get_or_not_found
 from garrison.models import (
     Assignment,
     AssignmentRole,
@@ -68,7 +70,7 @@ def find_matches(session: Session, *, skills: tuple[tuple[str, int], ...],
                  city: str | None = None, unit: str | None = None, count: int = 5,
                  at: datetime, tz: str = "UTC") -> MatchResult:
     if count < 1:
-        raise GarrisonError(_("--count must be at least 1"))
+        raise GarrisonError(_("the count must be at least 1, not {n}").format(n=count))
     conflicted: frozenset[int] = frozenset()
     if unit is not None:
         conflicted = conflicted_ids(session, get_unit(session, unit))
@@ -97,38 +99,32 @@ class Target:
 
 def target_of(session: Session, *, finding_id: int | None, run_id: int | None) -> Target:
     if (finding_id is None) == (run_id is None):
-        raise GarrisonError(_("give one of --finding ID or --drill RUN"))
+        raise GarrisonError(_("an expert is called in on one finding or one drill run"))
     if finding_id is not None:
-        finding = session.get(Finding, finding_id)
-        if finding is None:
-            raise NotFoundError(_("no finding #{id}").format(id=finding_id),
-                                hint=_("`garrison findings list` shows finding ids."))
+        finding = get_or_not_found(session, Finding, finding_id, what=_("finding"),
+                                   kind="finding")
         unit = session.get(Unit, finding.unit_id)
         assert unit is not None
         return Target(finding, None, unit)
-    run = session.get(DrillRun, run_id)
-    if run is None:
-        raise NotFoundError(_("no drill run #{id}").format(id=run_id),
-                            hint=_("`garrison drill runs` shows run ids."))
+    run = get_or_not_found(session, DrillRun, run_id, what=_("drill run"), kind="drill-run")
     unit = session.get(Unit, run.unit_id)
     assert unit is not None
     return Target(None, run, unit)
 
 
 def assign(session: Session, ref: str, *, role: AssignmentRole, actor: str,
-           finding_id: int | None = None, run_id: int | None = None,
-           override: str | None = None, now: datetime,
-           tz: str = "UTC") -> Assignment:
-    """Call an expert in. A conflict of interest or an absence is refused unless
-    ``override`` gives the reason; a retired expert cannot be assigned."""
+           finding_id: int | None, run_id: int | None, override: str | None, now: datetime,
+           tz: str) -> tuple[Assignment, Expert]:
+    """Call an expert in: the assignment and the expert.
+
+    A conflict of interest or an absence is refused (``ConflictOfInterest``) unless
+    ``override`` gives the reason; a retired expert cannot be assigned
+    (``ExpertRetired``)."""
     expert = get_expert(session, ref)
     assert expert.id is not None
     target = target_of(session, finding_id=finding_id, run_id=run_id)
     if not expert.active:
-        raise GarrisonError(_("expert #{id} {name} is retired").format(
-            id=expert.id, name=expert.name),
-            hint=_("`garrison experts edit {id} --active` brings them back first.").format(
-                id=expert.id))
+        raise ExpertRetired(expert_id=expert.id, expert=expert.name, already=False)
     same = session.exec(select(Assignment).where(
         Assignment.expert_id == expert.id, col(Assignment.open).is_(True),
         Assignment.role == role,
@@ -148,14 +144,11 @@ def assign(session: Session, ref: str, *, role: AssignmentRole, actor: str,
         home_unit=codes.get(expert.home_unit_id) if expert.home_unit_id else None,
         away=(away.starts, away.ends, away.reason) if away else None), need)
     if override is not None and not override.strip():
-        raise GarrisonError(_("--override needs a reason"))
+        raise GarrisonError(_("an override needs a reason"))
     if reasons and override is None:
-        raise GarrisonError(
-            _("refused: {name} cannot be {role} on {t}: {why}").format(
-                name=expert.name, role=role.value, t=target.label, why="; ".join(reasons)),
-            hint=_("`garrison experts match --for-unit {u}` finds unconflicted experts; to "
-                   "assign anyway, give --override REASON (it is recorded and audited).")
-            .format(u=target.unit.code))
+        raise ConflictOfInterest(expert_id=expert.id, expert=expert.name, role=role,
+                                 target=target.label, unit=target.unit.code,
+                                 reasons=tuple(reasons))
     assignment = Assignment(
         expert_id=expert.id, finding_id=target.finding.id if target.finding else None,
         drill_run_id=target.run.id if target.run else None, role=role,
@@ -170,16 +163,14 @@ def assign(session: Session, ref: str, *, role: AssignmentRole, actor: str,
                           "drill_run": assignment.drill_run_id,
                           "overridden": list(reasons) if assignment.override_reason else [],
                           "override_reason": assignment.override_reason}, at=now)
-    return assignment
+    return assignment, expert
 
 
 def release(session: Session, assignment_id: int, *, actor: str, now: datetime
             ) -> Assignment:
     """Close an assignment: it no longer counts towards the expert's load."""
-    assignment = session.get(Assignment, assignment_id)
-    if assignment is None:
-        raise NotFoundError(_("no assignment #{id}").format(id=assignment_id),
-                            hint=_("`garrison experts show EXPERT` lists assignments."))
+    assignment = get_or_not_found(session, Assignment, assignment_id, what=_("assignment"),
+                                  kind="assignment")
     if not assignment.open:
         raise GarrisonError(_("assignment #{id} was already released").format(
             id=assignment_id))

@@ -2,7 +2,9 @@
 
 Contact details are masked on every output path; ``--show-contacts`` unmasks them for
 an actor named in ``GARRISON_CONTACT_VIEWERS``, and each unmasked view is audited in
-the same transaction as the read.
+the same transaction as the read. Every command is one action of
+``expert_pool.service`` (``match`` may first take the quick road, ``expert_pool.quick``);
+the service's errors are phrased here with this command's flags (``cli_common.phrased``).
 """
 
 from __future__ import annotations
@@ -19,20 +21,20 @@ from expert_pool.cli_common import (
     ExpertArg,
     JsonOpt,
     SkillOpt,
+    context,
+    phrased,
 )
-from expert_pool.cli_common import audit_view as _audit_view
 from expert_pool.cli_common import parse_skills as _skills
-from expert_pool.cli_common import viewing as _viewing
 from expert_pool.cli_common import when as _when
 from expert_pool.cli_oncall import oncall_app
-from garrison.cli.context import console, err_console, open_db, print_json
+from garrison.cli.context import console, err_console, print_json
 from garrison.i18n import _
 
 if TYPE_CHECKING:
     from datetime import date
 
     from expert_pool.matching import MatchResult
-    from expert_pool.roster import ExpertLine
+    from expert_pool.service_types import ExpertDetail, ExpertView
 
 app = typer.Typer(help=_("The expert pool: roster, availability, on-call rotation, "
                          "conflict-aware matching, assignments."), no_args_is_help=True)
@@ -57,17 +59,12 @@ def import_(ctx: typer.Context,
     Re-import updates by e-mail, else name + organisation. Every bad row is reported
     with its line (XLSX: sheet and row); nothing is written unless the whole file is
     good."""
-    from expert_pool.roster import import_roster
+    from expert_pool import service
     from expert_pool.roster_file import load_roster
-    from garrison.db import write_session
 
     records = load_roster(file, encoding=encoding)
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        result = import_roster(session, records, actor=settings.actor, source=file,
-                               now=settings.now())
-        if dry_run:
-            session.rollback()
+    result = service.import_roster(context(ctx), records=records, source=file,
+                                   dry_run=dry_run)
     out = console()
     for name, fields in result.updated.items():
         out.print(_("  updated {name}: {fields}").format(name=name, fields=", ".join(fields)),
@@ -110,123 +107,90 @@ def list_(ctx: typer.Context, skill: SkillOpt = None, city: CityOpt = None,
               "Retired experts too."))] = False,
           as_json: JsonOpt = False, show_contacts: ContactsOpt = False) -> None:
     """Experts matching the filters (contacts masked)."""
-    from expert_pool.export import record
-    from expert_pool.roster import ExpertFilter, list_experts
+    from expert_pool import service
+    from expert_pool.filters import ExpertFilter
 
-    settings = open_db(ctx)
+    actx = context(ctx)
     f = ExpertFilter(skills=_skills(skill), city=city,
-                     available_at=_when(available_at, settings, "--available-at")
+                     available_at=_when(available_at, actx, "--available-at")
                      if available_at else None, cert=cert, include_retired=all_, text=text)
-    with _viewing(settings, show_contacts) as session:
-        lines = list_experts(session, f, now=settings.now())
-        _audit_view(session, settings, show_contacts, [ln.expert.id or 0 for ln in lines],
-                    "experts list")
+    experts = service.list_experts(actx, f, show_contacts=show_contacts)
     if as_json:
-        print_json([record(ln, show_contacts=show_contacts) for ln in lines])
+        print_json([e.as_json() for e in experts])
         return
-    _render_lines(lines, show_contacts, settings.timezone)
+    _render_lines(experts, show_contacts, actx.settings.timezone)
 
 
-def _render_lines(lines: list[ExpertLine], show_contacts: bool, tz: str) -> None:
+def _render_lines(experts: list[ExpertView], show_contacts: bool, tz: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from expert_pool.export import record, skills_text
+    from expert_pool.export import skills_text
     from expert_pool.times import local_text
 
-    if not lines:
+    if not experts:
         console().print(_("No experts match."))
         return
     table = Table(_("id"), _("name"), _("organisation"), _("city"), _("skills"),
                   _("certifications"), _("phone"), _("e-mail"), _("load"), _("status"))
-    for line in lines:
-        rec = record(line, show_contacts=show_contacts)
-        e = line.expert
+    for e in experts:
         status = _("retired") if not e.active else (
-            _("away until {t}").format(t=local_text(line.away.ends, tz)) if line.away
+            _("away until {t}").format(t=local_text(e.away.ends, tz)) if e.away
             else _("available"))
         table.add_row(str(e.id), escape(e.name), escape(e.organisation), escape(e.city or ""),
                       skills_text(e.skills), ", ".join(c["name"] for c in e.certifications),
-                      rec["phone"] or "", escape(rec["email"] or ""), str(line.load), status)
+                      e.phone or "", escape(e.email or ""), str(e.load), status)
     console().print(table)
     console().print(_("{n} expert(s). Contacts {m}.").format(
-        n=len(lines), m=_("shown (audited)") if show_contacts else _("masked")))
+        n=len(experts), m=_("shown (audited)") if show_contacts else _("masked")))
 
 
 @app.command()
 def show(ctx: typer.Context, expert: ExpertArg, as_json: JsonOpt = False,
          show_contacts: ContactsOpt = False) -> None:
     """One expert: skills, certifications, contacts (masked), leave, assignments."""
-    from expert_pool.assignments import assignments_of
-    from expert_pool.export import record
-    from expert_pool.roster import (
-        ExpertLine,
-        busy_at,
-        get_expert,
-        open_loads,
-        periods_of,
-        unit_codes,
-    )
+    from expert_pool import service
 
-    settings = open_db(ctx)
-    with _viewing(settings, show_contacts) as session:
-        e = get_expert(session, expert)
-        assert e.id is not None
-        line = ExpertLine(e, unit_codes(session).get(e.home_unit_id or -1),
-                          open_loads(session, [e.id]).get(e.id, 0),
-                          busy_at(session, _when(None, settings, "--at"), [e.id]).get(e.id))
-        periods = periods_of(session, e.id)
-        assignments = assignments_of(session, e.id)
-        _audit_view(session, settings, show_contacts, [e.id], "experts show")
-    rec = record(line, show_contacts=show_contacts)
-    rec["unavailability"] = [{"id": p.id, "starts": p.starts.isoformat(),
-                              "ends": p.ends.isoformat(), "reason": p.reason} for p in periods]
-    rec["assignments"] = [{"id": a.id, "role": a.role.value, "finding": a.finding_id,
-                           "drill_run": a.drill_run_id, "open": a.open,
-                           "created_at": a.created_at.isoformat(),
-                           "override_reason": a.override_reason} for a in assignments]
+    actx = context(ctx)
+    detail = service.show(actx, expert, show_contacts=show_contacts)
     if as_json:
-        print_json(rec)
+        print_json(detail.as_json())
         return
-    _render_show(rec, settings.timezone, settings.today())
+    _render_show(detail, actx.settings.timezone, actx.today())
 
 
-def _render_show(rec: dict[str, Any], tz: str, today: date) -> None:
-    from datetime import datetime
-
+def _render_show(detail: ExpertDetail, tz: str, today: date) -> None:
     from rich.markup import escape
 
     from expert_pool.export import certs_text, skills_text
     from expert_pool.times import local_text
 
-    out = console()
-    out.print(f"[bold]#{rec['id']} {escape(rec['name'])}[/bold] · {escape(rec['organisation'])}"
-              + ("" if rec["active"] else f" [red]{_('retired')}[/red]"))
-    rows = [(_("home unit"), rec["home_unit"] or "-"), (_("city"), rec["city"] or "-"),
-            (_("skills"), skills_text(rec["skills"]) or "-"),
-            (_("certifications"), certs_text(rec["certifications"], today=today)
-             or "-"),
-            (_("clearance"), rec["clearance"] or "-"),
-            (_("languages"), ", ".join(rec["languages"]) or "-"),
-            (_("phone"), rec["phone"] or "-"), (_("e-mail"), rec["email"] or "-"),
-            (_("open assignments"), str(rec["load"])), (_("notes"), rec["notes"] or "-")]
+    out, e = console(), detail.expert
+    out.print(f"[bold]#{e.id} {escape(e.name)}[/bold] · {escape(e.organisation)}"
+              + ("" if e.active else f" [red]{_('retired')}[/red]"))
+    rows = [(_("home unit"), e.home_unit or "-"), (_("city"), e.city or "-"),
+            (_("skills"), skills_text(e.skills) or "-"),
+            (_("certifications"), certs_text(e.certifications, today=today) or "-"),
+            (_("clearance"), e.clearance or "-"),
+            (_("languages"), ", ".join(e.languages) or "-"),
+            (_("phone"), e.phone or "-"), (_("e-mail"), e.email or "-"),
+            (_("open assignments"), str(e.load)), (_("notes"), e.notes or "-")]
     for label, value in rows:
         out.print(f"  {label:<18} {escape(str(value))}")
-    if rec["unavailability"]:
+    if detail.unavailability:
         out.print(_("Unavailable:"))
-        for p in rec["unavailability"]:
-            out.print(f"  #{p['id']} {local_text(datetime.fromisoformat(p['starts']), tz)} → "
-                      f"{local_text(datetime.fromisoformat(p['ends']), tz)} "
-                      f"{escape(p['reason'] or '')}")
-    if rec["assignments"]:
+        for p in detail.unavailability:
+            out.print(f"  #{p.id} {local_text(p.starts, tz)} → {local_text(p.ends, tz)} "
+                      f"{escape(p.reason or '')}")
+    if detail.assignments:
         out.print(_("Assignments:"))
-        for a in rec["assignments"]:
-            what = (_("finding #{id}").format(id=a["finding"]) if a["finding"]
-                    else _("drill run #{id}").format(id=a["drill_run"]))
-            state = _("open") if a["open"] else _("released")
-            extra = (" " + _("(conflict overridden: {r})").format(r=a["override_reason"])
-                     if a["override_reason"] else "")
-            out.print(f"  #{a['id']} {a['role']} · {what} · {state}{escape(extra)}")
+        for a in detail.assignments:
+            what = (_("finding #{id}").format(id=a.finding_id) if a.finding_id
+                    else _("drill run #{id}").format(id=a.drill_run_id))
+            state = _("open") if a.open else _("released")
+            extra = (" " + _("(conflict overridden: {r})").format(r=a.override_reason)
+                     if a.override_reason else "")
+            out.print(f"  #{a.id} {a.role.value} · {what} · {state}{escape(extra)}")
 
 
 def _record_from(values: dict[str, str], source: str) -> Any:
@@ -254,17 +218,14 @@ def add(ctx: typer.Context,
         clearance: Annotated[str | None, typer.Option("--clearance")] = None,
         notes: Annotated[str | None, typer.Option("--notes")] = None) -> None:
     """Add one expert."""
-    from expert_pool.roster import add_expert
-    from garrison.db import write_session
+    from expert_pool import service
 
     values = {k: v for k, v in {
         "name": name, "organisation": organisation, "home_unit": home_unit, "city": city,
         "skills": skill, "certifications": cert, "phone": phone, "email": email,
         "languages": languages, "clearance": clearance, "notes": notes}.items() if v is not None}
     rec = _record_from(values, "experts add")
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        expert = add_expert(session, rec, actor=settings.actor, now=settings.now())
+    expert = service.add_expert(context(ctx), rec)
     console().print(_("Added expert #{id} {name}.").format(id=expert.id, name=expert.name),
                     markup=False)
 
@@ -289,28 +250,18 @@ def edit(ctx: typer.Context, expert: ExpertArg,
          active: Annotated[bool | None, typer.Option("--active/--retired", help=_(
              "Bring a retired expert back, or retire."))] = None) -> None:
     """Change an expert's fields (only those given)."""
-    from expert_pool.roster import edit_expert, get_expert
-    from garrison.db import write_session
+    from expert_pool import service
 
     given = {k: v for k, v in {
         "name": name, "organisation": organisation, "city": city, "skills": skill,
         "certifications": cert, "phone": phone, "email": email, "languages": languages,
         "clearance": clearance, "notes": notes}.items() if v is not None}
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        current = get_expert(session, expert)
-        base = {"name": current.name, "organisation": current.organisation}
-        rec = _record_from({**base, **given}, "experts edit")
-        changes: dict[str, Any] = {k: getattr(rec, k) for k in given}
-        if home_unit is not None:
-            changes["home_unit"] = None if home_unit == "-" else home_unit
-        if active is not None:
-            changes["active"] = active
-        e, changed = edit_expert(session, str(current.id), changes, actor=settings.actor,
-                                 now=settings.now())
+    e = service.edit_expert(context(ctx), expert, values=given,
+                            home_unit=None if home_unit == "-" else home_unit,
+                            clear_home_unit=home_unit == "-", active=active)
     console().print(
         _("Expert #{id} {name}: changed {fields}.").format(
-            id=e.id, name=e.name, fields=", ".join(changed)) if changed
+            id=e.id, name=e.name, fields=", ".join(e.changed)) if e.changed
         else _("Nothing to change."), markup=False)
 
 
@@ -318,13 +269,10 @@ def edit(ctx: typer.Context, expert: ExpertArg,
 def retire(ctx: typer.Context, expert: ExpertArg,
            reason: Annotated[str | None, typer.Option("--reason")] = None) -> None:
     """Take an expert out of matching and rotations (history stays)."""
-    from expert_pool.roster import retire_expert
-    from garrison.db import write_session
+    from expert_pool import service
 
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        e = retire_expert(session, expert, actor=settings.actor, now=settings.now(),
-                          reason=reason)
+    with phrased():
+        e = service.retire(context(ctx), expert, reason=reason)
     console().print(_("Retired expert #{id} {name}.").format(id=e.id, name=e.name),
                     markup=False)
 
@@ -340,19 +288,14 @@ def away(ctx: typer.Context, expert: ExpertArg,
     """Record a period an expert cannot be called (leave, travel)."""
     from datetime import timedelta
 
-    from expert_pool.roster import add_unavailability
-    from expert_pool.times import parse_when
-    from garrison.db import write_session
+    from expert_pool import service
 
-    settings = open_db(ctx)
-    now = settings.now()
-    starts = parse_when(from_, settings.timezone, now=now, option="--from")
-    ends = parse_when(to, settings.timezone, now=now, option="--to")
+    actx = context(ctx)
+    starts = _when(from_, actx, "--from")
+    ends = _when(to, actx, "--to")
     if len(to.strip()) == 10:  # a bare date: through the end of that day
         ends += timedelta(days=1)
-    with write_session(settings) as session:
-        period = add_unavailability(session, expert, starts=starts, ends=ends, reason=reason,
-                                    actor=settings.actor, now=now)
+    period = service.away(actx, expert, starts=starts, ends=ends, reason=reason)
     console().print(_("Recorded unavailability #{id}.").format(id=period.id))
 
 
@@ -360,12 +303,9 @@ def away(ctx: typer.Context, expert: ExpertArg,
 def back(ctx: typer.Context, period: Annotated[int, typer.Argument(metavar="PERIOD", help=_(
         "An unavailability id (see `experts show`)."))]) -> None:
     """Remove an unavailability period."""
-    from expert_pool.roster import remove_unavailability
-    from garrison.db import write_session
+    from expert_pool import service
 
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        remove_unavailability(session, period, actor=settings.actor, now=settings.now())
+    service.back(context(ctx), period)
     console().print(_("Removed unavailability #{id}.").format(id=period))
 
 
@@ -385,7 +325,7 @@ def match(ctx: typer.Context, skill: SkillOpt = None, city: CityOpt = None,
     """Rank available, unconflicted experts: skill coverage, same city, load, certs."""
     import os
 
-    from expert_pool.masking import mask_email, mask_phone
+    from expert_pool.matching import masked
     from garrison.errors import GarrisonError
 
     wanted = _skills(skill)
@@ -396,19 +336,15 @@ def match(ctx: typer.Context, skill: SkillOpt = None, city: CityOpt = None,
     result = None
     if not show_contacts and not os.environ.get("GARRISON_NO_QUICK"):
         result = _quick_match(ctx, wanted, city, for_unit, count, at)
+        if result is not None:
+            result = masked(result)
     if result is None:
-        from expert_pool.assignments import find_matches
+        from expert_pool import service
 
-        settings = open_db(ctx)
-        moment = _when(at, settings, "--at")
-        with _viewing(settings, show_contacts) as session:
-            result = find_matches(session, skills=wanted, city=city, unit=for_unit,
-                                  count=count, at=moment, tz=settings.timezone)
-            _audit_view(session, settings, show_contacts,
-                        [m.candidate.id for m in result.ranked], "experts match")
-    contacts = {m.candidate.id: (m.candidate.phone, m.candidate.email) if show_contacts
-                else (mask_phone(m.candidate.phone), mask_email(m.candidate.email))
-                for m in result.ranked}
+        actx = context(ctx)
+        result = service.match(actx, skills=wanted, city=city, unit=for_unit, count=count,
+                               at=_when(at, actx, "--at"), show_contacts=show_contacts)
+    contacts = {m.candidate.id: (m.candidate.phone, m.candidate.email) for m in result.ranked}
     if as_json:
         print_json(_match_json(result, contacts, explain))
         return
@@ -509,20 +445,21 @@ def assign(ctx: typer.Context, expert: ExpertArg,
     """Call an expert in on a finding or a drill run (audited).
 
     A conflict of interest or an absence is refused unless overridden with a reason."""
-    from expert_pool.assignments import assign as do_assign
-    from garrison.db import write_session
+    from expert_pool import service
     from garrison.errors import GarrisonError
-    from garrison.models import AssignmentRole
+    from garrison.vocab import AssignmentRole
 
     roles = [r.value for r in AssignmentRole]
     if role not in roles:
         raise GarrisonError(_("unknown role {r!r}").format(r=role),
                             hint=_("Use one of: {a}.").format(a=", ".join(roles)))
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        a = do_assign(session, expert, role=AssignmentRole(role), actor=settings.actor,
-                      finding_id=finding, run_id=drill, override=override,
-                      now=settings.now(), tz=settings.timezone)
+    if (finding is None) == (drill is None):
+        raise GarrisonError(_("give one of --finding ID or --drill RUN"))
+    if override is not None and not override.strip():
+        raise GarrisonError(_("--override needs a reason"))
+    with phrased():
+        a = service.assign(context(ctx), expert, role=AssignmentRole(role), finding_id=finding,
+                           run_id=drill, override=override)
     what = (_("finding #{id}").format(id=a.finding_id) if a.finding_id
             else _("drill run #{id}").format(id=a.drill_run_id))
     console().print(_("Assignment #{id}: expert #{e} is {role} on {what}.").format(
@@ -536,12 +473,9 @@ def assign(ctx: typer.Context, expert: ExpertArg,
 def release(ctx: typer.Context, assignment: Annotated[int, typer.Argument(
         metavar="ASSIGNMENT")]) -> None:
     """Close an assignment (it stops counting towards the expert's load)."""
-    from expert_pool.assignments import release as do_release
-    from garrison.db import write_session
+    from expert_pool import service
 
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        do_release(session, assignment, actor=settings.actor, now=settings.now())
+    service.release(context(ctx), assignment)
     console().print(_("Released assignment #{id}.").format(id=assignment))
 
 
@@ -554,23 +488,13 @@ def export(ctx: typer.Context,
                "Retired experts too."))] = False,
            show_contacts: ContactsOpt = False) -> None:
     """Write the roster (contacts masked unless --show-contacts by an authorised actor)."""
-    from expert_pool.export import export_roster
-    from expert_pool.roster import ExpertFilter, list_experts
+    from expert_pool import service
+    from expert_pool.filters import ExpertFilter
 
-    settings = open_db(ctx)
-    wanted = _skills(skill)
-    f = ExpertFilter(skills=wanted, city=city, include_retired=all_)
-    filters = {"skills": [f"{s}:{level}" for s, level in wanted], "city": city,
-               "all": all_}
-    if show_contacts:
-        from expert_pool.contacts import check_right
-
-        check_right(settings)
-    from garrison.db import write_session
-
-    with write_session(settings) as session:
-        n = export_roster(session, list_experts(session, f, now=settings.now()), fmt=fmt,
-                          path=output,
-                          settings=settings, show_contacts=show_contacts, filters=filters)
+    actx = context(ctx)
+    f = ExpertFilter(skills=_skills(skill), city=city, include_retired=all_)
+    with phrased():
+        n = service.export_roster(actx, fmt=fmt, path=output, filters=f,
+                                  show_contacts=show_contacts)
     console().print(_("Wrote {n} expert(s) to {p} (contacts {m}).").format(
         n=n, p=output, m=_("shown, audited") if show_contacts else _("masked")), markup=False)

@@ -1,5 +1,5 @@
-"""What the ``garrison experts`` commands share: options, skill and time parsing, and
-the session an (audited) view of contact details reads in."""
+"""What the ``garrison experts`` commands share: options, skill and time parsing, the
+action context, and the service's errors phrased with the CLI's flags."""
 
 from __future__ import annotations
 
@@ -14,9 +14,7 @@ from garrison.i18n import _
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlmodel import Session
-
-    from garrison.settings import Settings
+    from garrison.actions import ActionContext
 
 ExpertArg = Annotated[str, typer.Argument(metavar="EXPERT", help=_(
     "An expert id, e-mail, or a name only one expert has."))]
@@ -51,33 +49,54 @@ def parse_skills(values: list[str] | None) -> tuple[tuple[str, int], ...]:
     return tuple(out.items())
 
 
-def when(value: str | None, settings: Settings, option: str) -> datetime:
+def context(ctx: typer.Context) -> ActionContext:
+    """The action context of this command (settings checked, schema at head)."""
+    from garrison.actions import action_context
+    from garrison.cli.context import open_db
+
+    return action_context(open_db(ctx))
+
+
+def when(value: str | None, actx: ActionContext, option: str) -> datetime:
+    """A time the user typed (``now`` if none), in the deployment's zone."""
     from expert_pool.times import parse_when
 
-    return parse_when(value or "now", settings.timezone, now=settings.now(), option=option)
+    return parse_when(value or "now", actx.settings.timezone, now=actx.now(), option=option)
 
 
 @contextmanager
-def viewing(settings: Settings, show_contacts: bool) -> Iterator[Session]:
-    """A session to read experts in: a write transaction when contacts are shown, so the
-    view and its audit event commit together."""
-    from garrison.db import read_session, write_session
+def phrased() -> Iterator[None]:
+    """The service's errors in the CLI's words: what to type next, with the flags."""
+    from expert_pool.service_types import (
+        CannotWrite,
+        ConflictOfInterest,
+        ExpertRetired,
+        NoPlan,
+        PlanOverlaps,
+    )
+    from garrison.errors import GarrisonError, NotFoundError
 
-    if show_contacts:
-        from expert_pool.contacts import check_right
-
-        check_right(settings)
-        with write_session(settings) as session:
-            yield session
-    else:
-        with read_session(settings) as session:
-            yield session
-
-
-def audit_view(session: Session, settings: Settings, show_contacts: bool, ids: list[int],
-                where: str) -> None:
-    if show_contacts and ids:
-        from expert_pool.contacts import record_view
-
-        record_view(session, settings, ids, where)
-
+    try:
+        yield
+    except ConflictOfInterest as exc:
+        raise GarrisonError(exc.message, hint=_(
+            "`garrison experts match --for-unit {u}` finds unconflicted experts; to assign "
+            "anyway, give --override REASON (it is recorded and audited).").format(
+                u=exc.unit)) from exc
+    except ExpertRetired as exc:
+        raise GarrisonError(exc.message, hint=(
+            _("`garrison experts edit {id} --active` brings them back.") if exc.already
+            else _("`garrison experts edit {id} --active` brings them back first."))
+            .format(id=exc.expert_id)) from exc
+    except PlanOverlaps as exc:
+        raise GarrisonError(exc.message, hint=_(
+            "Give --replace to replace it (its shifts are deleted), or plan another "
+            "period.")) from exc
+    except NoPlan as exc:
+        raise NotFoundError(exc.message, hint=_(
+            "Make one: garrison experts oncall plan --from YYYY-MM-DD --to YYYY-MM-DD")
+            if exc.plan_id is None else _("`garrison experts oncall plans` lists them.")
+        ) from exc
+    except CannotWrite as exc:
+        raise GarrisonError(exc.message, hint=_(
+            "Choose a writable file in an existing directory with -o.")) from exc

@@ -16,18 +16,16 @@ from expert_pool.cli_common import (
     AtOpt,
     ContactsOpt,
     JsonOpt,
-    audit_view,
+    context,
     parse_skills,
-    viewing,
+    phrased,
     when,
 )
-from garrison.cli.context import console, open_db, print_json
+from garrison.cli.context import console, print_json
 from garrison.i18n import _
 
 if TYPE_CHECKING:
-    from expert_pool.oncall import OnCallNow
-    from expert_pool.oncall_check import PlanCheck
-    from expert_pool.oncall_repair import RepairResult
+    from expert_pool.service_types import CheckReport, RepairReport
 
 CONFLICTS_EXIT = 6
 """``oncall check``'s exit status when the plan has conflicts."""
@@ -62,19 +60,17 @@ def oncall_plan(ctx: typer.Context,
 
     Every shift covered, required skills on every shift, nobody double-booked or on
     leave, the load spread evenly (the spread is reported)."""
-    from expert_pool import oncall
+    from expert_pool import service
     from expert_pool.rotation import DEFAULT_PATTERN
     from expert_pool.times import parse_day
-    from garrison.db import write_session
 
-    settings = open_db(ctx)
+    actx = context(ctx)
     first, last = parse_day(from_, option="--from"), parse_day(to, option="--to")
-    with write_session(settings) as session:
-        result = oncall.plan(session, first_day=first, last_day=last, per_shift=per_shift,
-                             require=parse_skills(require), actor=settings.actor,
-                             tz=settings.timezone, now=settings.now(),
-                             pattern=pattern or DEFAULT_PATTERN,
-                             replace=replace, seed=seed, rest_hours=min_rest)
+    with phrased():
+        result = service.oncall_plan(actx, first_day=first, last_day=last,
+                                     per_shift=per_shift, require=parse_skills(require),
+                                     pattern=pattern or DEFAULT_PATTERN, replace=replace,
+                                     seed=seed, rest_hours=min_rest)
     spread = result.plan.spread
     out = console()
     out.print(_("Saved on-call plan #{id}: {n} shifts from {f} to {t}, {p} per shift.").format(
@@ -94,23 +90,16 @@ def oncall_plan(ctx: typer.Context,
 def oncall_show(ctx: typer.Context, at: AtOpt = None, as_json: JsonOpt = False,
                 show_contacts: ContactsOpt = False) -> None:
     """Who is on call at a time (default now)."""
-    from expert_pool.contacts import mask_email, mask_phone
-    from expert_pool.oncall import on_call
+    from expert_pool import service
     from expert_pool.times import local_text
 
-    settings = open_db(ctx)
-    moment = when(at, settings, "--at")
-    with viewing(settings, show_contacts) as session:
-        now = on_call(session, moment)
-        if now is not None:
-            audit_view(session, settings, show_contacts,
-                        [e.id for e in now.experts if e.id is not None], "experts oncall show")
-    tz = settings.timezone
+    actx = context(ctx)
+    moment = when(at, actx, "--at")
+    now = service.on_call(actx, at=moment, show_contacts=show_contacts)
+    tz = actx.settings.timezone
     people: list[dict[str, Any]] = [] if now is None else [{
-        "id": e.id, "name": e.name, "organisation": e.organisation,
-        "phone": e.phone if show_contacts else mask_phone(e.phone),
-        "email": e.email if show_contacts else mask_email(e.email),
-        "conflict": _mark_json(now, e.id or 0, tz)} for e in now.experts]
+        "id": p.id, "name": p.name, "organisation": p.organisation, "phone": p.phone,
+        "email": p.email, "conflict": p.mark} for p in now.people]
     if as_json:
         print_json({"at": moment.isoformat(), "plan": now.plan_id if now else None,
                     "starts": now.starts.isoformat() if now else None,
@@ -130,22 +119,10 @@ def oncall_show(ctx: typer.Context, at: AtOpt = None, as_json: JsonOpt = False,
         mark = p["conflict"]
         out.print(f"  #{p['id']} {p['name']} · {p['organisation']} · {p['phone'] or '-'} · "
                   f"{p['email'] or '-'}" + (f"  ⚠ {mark['text']}" if mark else ""), markup=False)
-    if now.marks:
+    if now.marked:
         out.print(_("{n} of them cannot take this shift any more: `garrison experts oncall "
                     "check` lists the plan's conflicts, `garrison experts oncall repair` "
-                    "refills them.").format(n=len(now.marks)), markup=False)
-
-
-def _mark_json(now: OnCallNow, expert_id: int, tz: str) -> dict[str, Any] | None:
-    from datetime import timedelta
-
-    from expert_pool.oncall_check import conflict_json
-
-    mark = now.marks.get(expert_id)
-    if mark is None:
-        return None
-    found = conflict_json(mark, tz, timedelta(0))
-    return {k: found[k] for k in ("kind", "text", "leave") if k in found}
+                    "refills them.").format(n=now.marked), markup=False)
 
 
 @oncall_app.command("check")
@@ -155,28 +132,22 @@ def oncall_check(ctx: typer.Context, plan_id: PlanArg = None, as_json: JsonOpt =
     Leave or retirement recorded after the plan was saved, a required skill nobody on a
     shift holds now, too little rest between two shifts of one expert. Shifts that have
     ended are not checked."""
-    from expert_pool.oncall import latest_plan
-    from expert_pool.oncall_check import conflict_json, plan_conflicts
-    from garrison.db import read_session
+    from expert_pool import service
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        check = plan_conflicts(session, latest_plan(session, plan_id), now=settings.now())
-    tz, rest = check.rules.timezone, check.rules.rest
+    with phrased():
+        check = service.check_plan(context(ctx), plan_id)
     if as_json:
-        print_json({"plan": check.plan.id, "since": check.since.isoformat(),
-                    "conflicts": [conflict_json(c, tz, rest) for c in check.conflicts]})
+        print_json(check.as_json())
     else:
         _render_check(check)
     if check.conflicts:
         raise typer.Exit(CONFLICTS_EXIT)
 
 
-def _render_check(check: PlanCheck) -> None:
-    from expert_pool.oncall_check import describe, span_text
+def _render_check(check: CheckReport) -> None:
     from expert_pool.times import local_text
 
-    tz, out = check.rules.timezone, console()
+    tz, out = check.timezone, console()
     where = _("Plan #{id}, {s} to {e}").format(id=check.plan.id, s=local_text(
         check.plan.starts, tz), e=local_text(check.plan.ends, tz))
     since = local_text(check.since, tz)
@@ -187,9 +158,8 @@ def _render_check(check: PlanCheck) -> None:
     out.print(_("{plan}: {n} conflict(s) in the shifts from {t} on:").format(
         plan=where, n=len(check.conflicts), t=since), markup=False)
     for c in check.conflicts:
-        who = f"#{c.expert.id} {c.expert.name}: " if c.expert else ""
-        out.print(f"  {span_text(c.starts, c.ends, tz)}  {who}"
-                  f"{describe(c, tz, check.rules.rest)}", markup=False)
+        who = f"#{c.expert_id} {c.expert_name}: " if c.expert_id is not None else ""
+        out.print(f"  {c.span}  {who}{c.text}", markup=False)
     out.print(_("`garrison experts oncall repair {id}` refills these places (add --dry-run "
                 "to see how first).").format(id=check.plan.id), markup=False)
 
@@ -202,22 +172,24 @@ def oncall_repair(ctx: typer.Context, plan_id: PlanArg = None,
 
     The plan's own rules apply (people per shift, required skills, minimum rest); an
     impossible repair says what is missing and changes nothing."""
-    from expert_pool.oncall_repair import repair
-    from garrison.db import write_session
+    from expert_pool import service
+    from expert_pool.rotation import Infeasible
 
-    settings = open_db(ctx)
-    with write_session(settings) as session:
-        result = repair(session, plan_id, actor=settings.actor, now=settings.now(),
-                        dry_run=dry_run)
+    actx = context(ctx)
+    with phrased():
+        try:
+            result = service.repair_plan(actx, plan_id, dry_run=dry_run)
+        except Infeasible as exc:
+            raise Infeasible(exc.reasons, hint=_(
+                "Nothing was changed. Free someone (`garrison experts back PERIOD`), add "
+                "experts, or plan the period again with `garrison experts oncall plan ... "
+                "--replace`.")) from exc
     _render_repair(result, dry_run)
 
 
-def _render_repair(result: RepairResult, dry_run: bool) -> None:
-    from expert_pool.oncall_check import describe, span_text
-
-    check, out = result.check, console()
-    tz, plan_id = check.rules.timezone, check.plan.id
-    if not check.conflicts:
+def _render_repair(result: RepairReport, dry_run: bool) -> None:
+    out, plan_id = console(), result.plan_id
+    if not result.conflicts:
         out.print(_("Plan #{id} has no conflicts: nothing to repair.").format(id=plan_id),
                   markup=False)
         return
@@ -225,10 +197,8 @@ def _render_repair(result: RepairResult, dry_run: bool) -> None:
                _("Repaired plan #{id}: {n} place(s) refilled:")).format(
         id=plan_id, n=len(result.replacements)), markup=False)
     for r in result.replacements:
-        why = (describe(r.conflict, tz, check.rules.rest) if r.conflict is not None
-               else _("the shift would lack a required skill"))
-        out.print(f"  {span_text(r.starts, r.ends, tz)}  #{r.out.id} {r.out.name} → "
-                  f"#{r.into.id} {r.into.name} ({why})", markup=False)
+        out.print(f"  {r.span}  #{r.out.id} {r.out.name} → #{r.into.id} {r.into.name} "
+                  f"({r.why})", markup=False)
     if dry_run:
         out.print(_("Nothing was changed."), markup=False)
 
@@ -237,15 +207,13 @@ def _render_repair(result: RepairResult, dry_run: bool) -> None:
 def oncall_plans(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Saved rotations."""
     from rich.table import Table
-    from sqlmodel import col, select
 
+    from expert_pool import service
     from expert_pool.times import local_text
-    from garrison.db import read_session
-    from garrison.models import OnCallPlan
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        plans = list(session.exec(select(OnCallPlan).order_by(col(OnCallPlan.starts))))
+    actx = context(ctx)
+    plans = service.plans(actx)
+    tz = actx.settings.timezone
     if as_json:
         print_json([{"id": p.id, "starts": p.starts.isoformat(), "ends": p.ends.isoformat(),
                      "per_shift": p.per_shift, "request": p.request,
@@ -257,9 +225,8 @@ def oncall_plans(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     table = Table(_("plan"), _("from"), _("to"), _("per shift"), _("required"), _("spread"),
                   _("by"))
     for p in plans:
-        table.add_row(str(p.id), local_text(p.starts, settings.timezone),
-                      local_text(p.ends, settings.timezone), str(p.per_shift),
-                      ", ".join(p.request.get("require", [])) or "-",
+        table.add_row(str(p.id), local_text(p.starts, tz), local_text(p.ends, tz),
+                      str(p.per_shift), ", ".join(p.required) or "-",
                       str(p.spread["spread"]), p.actor)
     console().print(table)
 
@@ -271,15 +238,9 @@ def oncall_export(ctx: typer.Context,
                       "Default: the newest plan."))] = None,
                   show_contacts: ContactsOpt = False) -> None:
     """Write a rotation as iCalendar (.ics): one event per shift."""
-    from expert_pool.oncall import export_ics
-    from garrison.db import write_session
+    from expert_pool import service
 
-    settings = open_db(ctx)
-    if show_contacts:
-        from expert_pool.contacts import check_right
-
-        check_right(settings)
-    with write_session(settings) as session:
-        n = export_ics(session, plan_id, output, settings=settings,
-                       show_contacts=show_contacts)
+    with phrased():
+        n = service.export_oncall(context(ctx), plan_id=plan_id, path=output,
+                                  show_contacts=show_contacts)
     console().print(_("Wrote {n} shift(s) to {p}.").format(n=n, p=output), markup=False)

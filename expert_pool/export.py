@@ -1,16 +1,16 @@
 """Expert records as plain data (masked unless asked), and roster exports.
 
-``record`` is the one place an expert becomes output: the list, ``show``, ``--json``,
-the exports and the TUI all go through it, so contact details are masked on every
-path unless the caller passes ``show_contacts`` (which the CLI allows only to an
-authorised actor, and audits).
+``view`` is the one place an expert becomes output (an ``ExpertView``): the list,
+``show``, ``--json``, the exports and the TUI all go through it, so contact details are
+masked on every path unless the caller passes ``show_contacts`` (which the service
+allows only to an authorised actor, and audits).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,10 @@ from sqlmodel import Session
 
 from expert_pool.contacts import mask_email, mask_phone, record_view
 from expert_pool.roster import ExpertLine
+from expert_pool.service_types import CannotWrite, ExpertView, Period
 from garrison import audit
 from garrison.errors import GarrisonError
 from garrison.i18n import _
-from garrison.settings import Settings
 
 FORMATS = ("csv", "xlsx", "json")
 COLUMNS = (
@@ -51,22 +51,20 @@ def certs_text(certs: Sequence[dict[str, Any]], *, today: date | None = None) ->
     return ";".join(out)
 
 
-def record(line: ExpertLine, *, show_contacts: bool) -> dict[str, Any]:
-    e = line.expert
-    return {
-        "id": e.id, "key": e.key if show_contacts or not e.email else None,
-        "name": e.name, "organisation": e.organisation,
-        "home_unit": line.home_unit, "city": e.city, "skills": dict(e.skills),
-        "certifications": [dict(c) for c in e.certifications],
-        "clearance": e.clearance, "languages": list(e.languages),
-        "phone": e.phone if show_contacts else mask_phone(e.phone),
-        "email": e.email if show_contacts else mask_email(e.email),
-        "contacts_masked": not show_contacts,
-        "active": e.active, "load": line.load,
-        "away": ({"starts": line.away.starts.isoformat(), "ends": line.away.ends.isoformat(),
-                  "reason": line.away.reason} if line.away else None),
-        "notes": e.notes,
-    }
+def view(line: ExpertLine, *, show_contacts: bool) -> ExpertView:
+    e, away = line.expert, line.away
+    assert e.id is not None
+    return ExpertView(
+        id=e.id, key=e.key if show_contacts or not e.email else None,
+        name=e.name, organisation=e.organisation, home_unit=line.home_unit, city=e.city,
+        skills=dict(e.skills), certifications=[dict(c) for c in e.certifications],
+        clearance=e.clearance, languages=list(e.languages),
+        phone=e.phone if show_contacts else mask_phone(e.phone),
+        email=e.email if show_contacts else mask_email(e.email),
+        contacts_masked=not show_contacts, active=e.active, load=line.load,
+        away=Period(away.id or 0, away.expert_id, away.starts, away.ends, away.reason)
+        if away else None,
+        notes=e.notes)
 
 
 def flat(rec: dict[str, Any]) -> list[Any]:
@@ -86,21 +84,24 @@ def flat(rec: dict[str, Any]) -> list[Any]:
     return out
 
 
-def export_roster(session: Session, lines: Sequence[ExpertLine], *, fmt: str, path: Path,
-                  settings: Settings, show_contacts: bool, filters: dict[str, Any]) -> int:
-    """Write the roster; masked unless ``show_contacts``. An audit event per export (and
-    the contacts-viewed event when unmasked), in the caller's transaction."""
+def export_roster(session: Session, experts: Sequence[ExpertView], *, fmt: str, path: Path,
+                  actor: str, now: datetime, today: date, database: str,
+                  show_contacts: bool, filters: dict[str, Any]) -> int:
+    """Write the roster (``experts`` as ``view`` made them: masked unless
+    ``show_contacts``). An audit event per export (and the contacts-viewed event when
+    unmasked), in the caller's transaction; the manifest names ``database`` (shown
+    without its password)."""
     from garrison.findings.export.base import neutralise
 
     if fmt not in FORMATS:
         raise GarrisonError(_("unknown format {f!r}").format(f=fmt),
                             hint=_("Use one of: {a}.").format(a=", ".join(FORMATS)))
-    records = [record(line, show_contacts=show_contacts) for line in lines]
+    records = [e.as_json() for e in experts]
     partial = path.with_name(path.name + ".partial")
     try:
         if fmt == "json":
             partial.write_text(json.dumps({
-                "generated_by": settings.actor, "generated_on": settings.today().isoformat(),
+                "generated_by": actor, "generated_on": today.isoformat(),
                 "contacts_masked": not show_contacts, "filters": filters,
                 "experts": records}, ensure_ascii=False, indent=2, default=str) + "\n",
                 encoding="utf-8")
@@ -117,30 +118,28 @@ def export_roster(session: Session, lines: Sequence[ExpertLine], *, fmt: str, pa
             _write_xlsx(partial, records)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise GarrisonError(_("cannot write {path}: {reason}").format(
-            path=path, reason=exc.strerror),
-            hint=_("Choose a writable file in an existing directory with -o.")) from exc
+        raise CannotWrite(str(path), exc.strerror) from exc
     partial.replace(path)
-    _seal(session, path, settings, {"format": fmt, "rows": len(records),
-                                    "contacts": show_contacts, "filters": filters})
+    _seal(session, path, {"format": fmt, "rows": len(records), "contacts": show_contacts,
+                          "filters": filters}, actor=actor, now=now, database=database)
     if show_contacts:
-        record_view(session, settings, [r["id"] for r in records], f"export:{path}")
+        record_view(session, [e.id for e in experts], f"export:{path}", actor=actor, now=now)
     return len(records)
 
 
-def _seal(session: Session, path: Path, settings: Settings, facts: dict[str, Any]) -> None:
+def _seal(session: Session, path: Path, facts: dict[str, Any], *, actor: str, now: datetime,
+          database: str) -> None:
     """``PATH.manifest.json`` and the ``experts.exported`` event, both with the file's
     SHA-256, so ``garrison audit verify-export PATH`` can check the file."""
     from garrison.canonical import format_timestamp, sha256_file
-    from garrison.db import display_url
 
-    now, checksum, head = settings.now(), sha256_file(path), audit.head(session)
+    checksum, head = sha256_file(path), audit.head(session)
     audit.write_manifest(path, {
         "kind": "garrison-experts-export", **facts, "sha256": checksum,
         "head_seq": head.seq if head else 0,
-        "head_hash": head.hash if head else audit.GENESIS_HASH, "actor": settings.actor,
-        "created_at": format_timestamp(now), "database": display_url(settings.db)})
-    audit.record(session, actor=settings.actor, action="experts.exported",
+        "head_hash": head.hash if head else audit.GENESIS_HASH, "actor": actor,
+        "created_at": format_timestamp(now), "database": database})
+    audit.record(session, actor=actor, action="experts.exported",
                  subject=f"file:{path}", payload={**facts, "sha256": checksum}, at=now)
 
 

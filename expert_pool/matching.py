@@ -22,11 +22,12 @@ but not listed: they are not candidates at all.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from expert_pool.masking import mask_email, mask_phone
 from garrison.i18n import _
 
 
@@ -180,3 +181,15 @@ def rank(candidates: Sequence[Candidate], need: Need, *, skipped: int = 0) -> Ma
         result.notes.append(_("nobody available covers every requested skill; the best "
                               "partial matches are shown"))
     return result
+
+
+def masked(result: MatchResult) -> MatchResult:
+    """``result`` with every candidate's phone and e-mail masked (a result is shown
+    unmasked only to an authorised actor, and audited)."""
+
+    def mask(c: Candidate) -> Candidate:
+        return replace(c, phone=mask_phone(c.phone), email=mask_email(c.email))
+
+    return replace(result, ranked=[replace(m, candidate=mask(m.candidate)) for m in result.ranked],
+                   excluded=[replace(x, candidate=mask(x.candidate)) for x in result.excluded],
+                   notes=list(result.notes))

@@ -30,12 +30,11 @@ from expert_pool.rotation import (
     parse_pattern,
     plan_rotation,
 )
+from expert_pool.service_types import CannotWrite, NoPlan, PlanOverlaps
 from expert_pool.times import local_text
 from garrison import audit
-from garrison.errors import GarrisonError, NotFoundError
 from garrison.i18n import _
 from garrison.models import Expert, OnCallPlan, OnCallShift, Unavailability
-from garrison.settings import Settings
 
 DEFAULT_REST_HOURS = 8.0
 """Time off between two shifts of the same person, unless asked otherwise: with the
@@ -61,12 +60,9 @@ def plan(session: Session, *, first_day: date, last_day: date, per_shift: int,
     overlapping = list(session.exec(select(OnCallPlan).where(
         OnCallPlan.starts < ends, OnCallPlan.ends > starts)))
     if overlapping and not replace:
-        raise GarrisonError(
-            _("on-call plan #{id} already covers {s} to {e}").format(
-                id=overlapping[0].id, s=local_text(overlapping[0].starts, tz),
-                e=local_text(overlapping[0].ends, tz)),
-            hint=_("Give --replace to replace it (its shifts are deleted), or plan another "
-                   "period."))
+        raise PlanOverlaps(plan_id=overlapping[0].id or 0,
+                           starts=local_text(overlapping[0].starts, tz),
+                           ends=local_text(overlapping[0].ends, tz))
     experts = list(session.exec(select(Expert).where(col(Expert.active).is_(True))
                                 .order_by(col(Expert.id))))
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
@@ -137,17 +133,15 @@ def nearby_shifts(session: Session, starts: datetime, ends: datetime, rest: time
 
 
 def latest_plan(session: Session, plan_id: int | None = None) -> OnCallPlan:
+    """The plan ``plan_id``, or the newest plan; ``NoPlan`` if there is none."""
     if plan_id is not None:
         found = session.get(OnCallPlan, plan_id)
         if found is None:
-            raise NotFoundError(_("no on-call plan #{id}").format(id=plan_id),
-                                hint=_("`garrison experts oncall plans` lists them."))
+            raise NoPlan(plan_id)
         return found
     found = session.exec(select(OnCallPlan).order_by(col(OnCallPlan.id).desc())).first()
     if found is None:
-        raise NotFoundError(_("no on-call plan yet"),
-                            hint=_("Make one: garrison experts oncall plan --from YYYY-MM-DD "
-                                   "--to YYYY-MM-DD"))
+        raise NoPlan(None)
     return found
 
 
@@ -179,7 +173,7 @@ def on_call(session: Session, at: datetime) -> OnCallNow | None:
     return OnCallNow(shift.starts, shift.ends, shift.plan_id, experts, marks)
 
 
-def export_ics(session: Session, plan_id: int | None, path: Path, *, settings: Settings,
+def export_ics(session: Session, plan_id: int | None, path: Path, *, actor: str, now: datetime,
                show_contacts: bool) -> int:
     """Write the plan as iCalendar: one event per shift, the experts in the summary.
 
@@ -194,7 +188,7 @@ def export_ics(session: Session, plan_id: int | None, path: Path, *, settings: S
     cal.add("prodid", "-//Garrison//expert on-call//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", _("Garrison on-call rotation #{id}").format(id=record.id))
-    stamp = settings.now()
+    stamp = now
     count = 0
     shown: set[int] = set()
     for shift in plan_shifts(session, record.id):
@@ -222,13 +216,12 @@ def export_ics(session: Session, plan_id: int | None, path: Path, *, settings: S
         partial.write_bytes(cal.to_ical())
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise GarrisonError(_("cannot write {path}: {reason}").format(
-            path=path, reason=exc.strerror)) from exc
+        raise CannotWrite(str(path), exc.strerror) from exc
     partial.replace(path)
-    audit.record(session, actor=settings.actor, action="experts.oncall_exported",
+    audit.record(session, actor=actor, action="experts.oncall_exported",
                  subject=f"oncall:{record.id}",
                  payload={"file": str(path), "events": count, "contacts": show_contacts},
                  at=stamp)
     if show_contacts:
-        record_view(session, settings, shown, f"oncall export:{path}")
+        record_view(session, shown, f"oncall export:{path}", actor=actor, now=now)
     return count

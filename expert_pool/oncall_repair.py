@@ -123,9 +123,8 @@ def replan(session: Session, check: PlanCheck, released: dict[_Place, ConflictKi
             seed=rules.seed, fixed=fixed)
     except Infeasible as exc:
         raise Infeasible(exc.reasons, hint=_(
-            "Nothing was changed. Free someone (`garrison experts back PERIOD`), add "
-            "experts, or plan the period again with `garrison experts oncall plan ... "
-            "--replace`.")) from exc
+            "Nothing was changed. Free someone (end an unavailability period), add "
+            "experts, or plan the period again, replacing this plan.")) from exc
 
 
 def _busy(session: Session, check: PlanCheck, ids: list[int]

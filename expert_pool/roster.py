@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 from expert_pool import matching
 from expert_pool.filters import ExpertFilter as ExpertFilter
 from expert_pool.roster_file import ExpertRecord, key_for
+from expert_pool.service_types import ExpertRetired
 from garrison import audit
 from garrison.errors import DocumentError, GarrisonError, NotFoundError, Problem
 from garrison.i18n import _
@@ -152,8 +153,17 @@ def import_roster(session: Session, records: Sequence[ExpertRecord], *, actor: s
     return result
 
 
+def _unit_id(session: Session, code: str) -> int:
+    codes = {c: uid for uid, c in unit_codes(session).items()}
+    if code not in codes:
+        raise NotFoundError(_("unknown unit {code!r}{hint}").format(
+            code=code, hint=suggest(code, codes)),
+            hint=_("`garrison org list` shows every unit code."))
+    return codes[code]
+
+
 def add_expert(session: Session, rec: ExpertRecord, *, actor: str, now: datetime) -> Expert:
-    codes = _resolve_units(session, [rec], "--home-unit")
+    codes = {rec.home_unit: _unit_id(session, rec.home_unit)} if rec.home_unit else {}
     other = session.exec(select(Expert).where(Expert.key == rec.key)).first()
     if other is not None:
         raise GarrisonError(
@@ -176,15 +186,7 @@ def edit_expert(session: Session, ref: str, changes: dict[str, Any], *, actor: s
     changes = dict(changes)
     if "home_unit" in changes:
         code = changes.pop("home_unit")
-        if code is None:
-            changes["home_unit_id"] = None
-        else:
-            codes = {c: uid for uid, c in unit_codes(session).items()}
-            if code not in codes:
-                raise NotFoundError(_("unknown unit {code!r}{hint}").format(
-                    code=code, hint=suggest(code, codes)),
-                    hint=_("`garrison org list` shows every unit code."))
-            changes["home_unit_id"] = codes[code]
+        changes["home_unit_id"] = None if code is None else _unit_id(session, code)
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise ValueError(f"not expert fields: {sorted(unknown)}")
@@ -215,10 +217,8 @@ def retire_expert(session: Session, ref: str, *, actor: str, now: datetime,
     """Take an expert out of matching and rotations; their history stays."""
     expert = get_expert(session, ref)
     if not expert.active:
-        raise GarrisonError(_("expert #{id} {name} is already retired").format(
-            id=expert.id, name=expert.name),
-            hint=_("`garrison experts edit {id} --active` brings them back.").format(
-                id=expert.id))
+        assert expert.id is not None
+        raise ExpertRetired(expert_id=expert.id, expert=expert.name, already=True)
     expert.active = False
     expert.updated_at = now
     session.add(expert)

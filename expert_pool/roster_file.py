@@ -16,8 +16,10 @@ Three formats, by extension:
 - ``.yaml``/``.yml``: ``experts:``, a list of mappings with the English names
   (``roster_yaml``).
 
-Either way the whole file is checked before anything is returned: ``DocumentError``
-lists every problem of every row.
+Every format validates each expert (a row, an item) with the same pydantic model,
+``roster_row.ExpertRow`` (as the org files and the playbooks are validated), and turns
+its errors into ``Problem(file, line, message)``s. Either way the whole file is checked
+before anything is returned: ``DocumentError`` lists every problem of every row.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 from expert_pool.roster_encoding import check_encoding, decode
 from expert_pool.roster_fields import ExpertRecord as ExpertRecord
 from expert_pool.roster_fields import key_for as key_for
-from expert_pool.roster_fields import record_from_values as record_from_values
+from expert_pool.roster_row import record_from_values as record_from_values
 from expert_pool.roster_table import Layout, Row, TableSyntax, read_table
 from garrison.errors import GarrisonError, Problem
 from garrison.i18n import _

@@ -6,6 +6,7 @@ and a way to place a problem (``file:line`` or ``file:sheet!row``). Column names
 English or Chinese, in any order. Title rows above the header ("2026年网络安全专家名单",
 as offices put on a sheet) are passed over: the header is the first of the first
 ``HEADER_SEARCH`` rows that names the name column (姓名 or name), else the first row.
+Each row's cells are checked as one ``expert_pool.roster_row.ExpertRow``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,9 @@ from expert_pool.roster_fields import (
     HEADER_TO_FIELD,
     REQUIRED,
     ExpertRecord,
-    RowChecks,
     SeenKeys,
-    finish,
-    text_values,
 )
+from expert_pool.roster_row import check_row
 from garrison.errors import DocumentError, Problem
 from garrison.i18n import _
 from garrison.org.queries import suggest
@@ -146,20 +145,18 @@ def _read_rows(header: Row, rows: Iterator[Row], layout: Layout, problems: list[
 def _row(line: int, cells: list[str], width: int, columns: dict[str, int], layout: Layout,
          known: dict[str, vocab.Skill], seen: SeenKeys,
          problems: list[Problem]) -> ExpertRecord | None:
-    def report(message: str) -> None:
-        problems.append(layout.at(line, message))
-
     if layout.pad and len(cells) < width:
         cells = cells + [""] * (width - len(cells))
     if len(cells) > width and not any(c.strip() for c in cells[width:]):
         cells = cells[:width]  # trailing empty cells, as Excel writes them
     if len(cells) != width:
-        report(layout.spill(cells, width))
+        problems.append(layout.at(line, layout.spill(cells, width)))
         return None
 
     def cell(fieldname: str) -> str:
         index = columns.get(fieldname)
         return cells[index] if index is not None else ""
 
-    row = RowChecks(report, known)
-    return finish(row, line, text_values(row, cell), bool(cell("email").strip()), seen)
+    record, messages = check_row({f: cell(f) for f in COLUMNS}, line, seen, known)
+    problems.extend(layout.at(line, message) for message in messages)
+    return record

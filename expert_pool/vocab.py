@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import yaml
 
 from garrison.errors import SettingsError
 from garrison.i18n import _
+from garrison.words import did_you_mean
 
 ENV_FILE = "GARRISON_SKILLS_FILE"
 LEVELS = (1, 2, 3)
@@ -53,9 +53,7 @@ def skills() -> dict[str, Skill]:
 
 def unknown_skill(name: str, known: dict[str, Skill]) -> str:
     names = [*known, *(s.zh for s in known.values())]  # 电子取正 -> 电子取证 too
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    hint = _(" (did you mean {c!r}?)").format(c=close[0]) if close else _(
-        " (known: {k})").format(k=", ".join(known))
+    hint = did_you_mean(name, names) or _(" (known: {k})").format(k=", ".join(known))
     return _("unknown skill {s!r}{hint}").format(s=name, hint=hint)
 
 

@@ -28,7 +28,15 @@ class GarrisonError(Exception):
 
 
 class NotFoundError(GarrisonError):
-    """A unit, scope, run or record named by the user does not exist."""
+    """A unit, scope, run or record named by the user does not exist.
+
+    ``kind`` and ``key`` say what was looked for (``garrison.lookup.get_or_not_found``
+    sets them); a front-end may add its own way to list the records of that kind."""
+
+    def __init__(self, message: str, *, hint: str | None = None, kind: str | None = None,
+                 key: object = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind, self.key = kind, key
 
 
 class ConfigError(GarrisonError):

@@ -13,7 +13,6 @@ nearest allowed key for a misspelt one.
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from garrison.errors import DocumentError, Problem
 from garrison.i18n import _
+from garrison.words import closest
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -311,9 +311,9 @@ def _unknown_key(model: type[BaseModel], loc: Loc) -> str:
     allowed = _fields_at(model, loc[:-1])
     message = _("unknown key {key!r}").format(key=key)
     if allowed:
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        if close:
-            return message + _(" (did you mean {close!r}?)").format(close=close[0])
+        close = closest(key, allowed)
+        if close is not None:
+            return message + _(" (did you mean {close!r}?)").format(close=close)
         return message + _(" (allowed: {allowed})").format(allowed=", ".join(sorted(allowed)))
     return message
 

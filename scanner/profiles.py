@@ -58,10 +58,9 @@ class ProfileError(GarrisonError):
 def get_profile(name: str) -> Profile:
     profile = PROFILES.get(name)
     if profile is None:
-        import difflib
+        from garrison.words import did_you_mean
 
-        close = difflib.get_close_matches(name, PROFILES, n=1)
-        hint = _(" (did you mean {c!r}?)").format(c=close[0]) if close else ""
+        hint = did_you_mean(name, PROFILES)
         raise ProfileError(
             _("unknown scan profile {name!r}{hint}").format(name=name, hint=hint),
             hint=_("Profiles: {names}.").format(names=", ".join(PROFILES)))

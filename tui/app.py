@@ -59,7 +59,8 @@ class GarrisonApp(App[None]):
     ]
 
     def __init__(self, settings: Settings, *, screen: str = "dashboard",
-                 theme: str | None = None, now: datetime | None = None) -> None:
+                 theme: str | None = None, now: datetime | None = None,
+                 follow: bool = False) -> None:
         super().__init__()
         if screen not in SCREENS:
             raise ValueError(f"unknown screen {screen!r}")
@@ -72,6 +73,13 @@ class GarrisonApp(App[None]):
         self.theme = theme or DARK
         self._action_context: ActionContext | None = None
         self._action_lock = threading.Lock()
+        self.follow = follow
+        """Follow changes other processes make (``garrison.changes``): the screen shown
+        reloads within a second or two, keeping its cursor and filter. ``garrison tui``
+        always follows; tests that do not test following leave it off, so the only
+        reloads are the ones they cause."""
+        self._stop_watching = threading.Event()
+        self.changes_seen = 0
         self.selected_finding: int | None = None
         """The finding highlighted on the findings screen (the experts screen assigns to
         it)."""
@@ -96,11 +104,48 @@ class GarrisonApp(App[None]):
 
         on_lock_wait(self._lock_wait_notice)  # a write waiting for the database says so
         self.switch_mode(self.first_screen)
+        if self.follow:
+            # a plain daemon thread, not a Textual worker: it never ends by itself, and
+            # waiting for the workers to complete must not wait for it
+            threading.Thread(target=self._watch_changes, name="garrison-changes",
+                             daemon=True).start()
 
     def on_unmount(self) -> None:
         from garrison.dblock import on_lock_wait
 
+        self._stop_watching.set()
         on_lock_wait(None)
+
+    def _watch_changes(self) -> None:
+        """Tell the screens when another process (or this one) committed a change."""
+        from garrison.changes import ChangeWatcher
+
+        watcher = ChangeWatcher(self.settings.db)
+        try:
+            while not self._stop_watching.is_set():
+                if watcher.wait(0.5) and not self._stop_watching.is_set():
+                    try:
+                        self.call_from_thread(self._data_changed)
+                    except RuntimeError:  # the app is closing
+                        return
+        finally:
+            watcher.close()
+
+    def _data_changed(self) -> None:
+        """The screen shown reads again now; the others when they are shown next (a
+        screen under a prompt, when the prompt closes)."""
+        self.changes_seen += 1
+        current = self.screen
+        for mode in SCREENS:
+            try:
+                stack = self.get_screen_stack(mode)
+            except KeyError:
+                continue
+            for screen in stack:
+                if isinstance(screen, GarrisonScreen) and screen is not current:
+                    screen.stale = True
+        if isinstance(current, GarrisonScreen):
+            current.data_changed()
 
     def _lock_wait_notice(self, note: str) -> None:
         """Called from a worker thread while its write waits for another writer."""

@@ -25,12 +25,10 @@ def tui(ctx: typer.Context,
     from garrison.errors import GarrisonError
 
     if screen not in SCREENS:
-        import difflib
+        from garrison.words import did_you_mean
 
-        close = difflib.get_close_matches(screen, SCREENS, n=1)
         raise GarrisonError(
-            _("unknown screen {s!r}{hint}").format(
-                s=screen, hint=_(" (did you mean {c!r}?)").format(c=close[0]) if close else ""),
+            _("unknown screen {s!r}{hint}").format(s=screen, hint=did_you_mean(screen, SCREENS)),
             hint=_("Screens: {a}.").format(a=", ".join(SCREENS)))
     settings = state(ctx).settings
     from garrison.findings.quick import at_head
@@ -41,5 +39,5 @@ def tui(ctx: typer.Context,
         settings = open_db(ctx)
     from tui.app import LIGHT, GarrisonApp
 
-    GarrisonApp(settings, screen=screen, theme=LIGHT if light else None).run()
+    GarrisonApp(settings, screen=screen, theme=LIGHT if light else None, follow=True).run()
 

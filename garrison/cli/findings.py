@@ -10,6 +10,7 @@ import typer
 
 from garrison.cli.context import action_ctx, console, print_json
 from garrison.i18n import _
+from garrison.words import SEVERITY_STYLE
 
 if TYPE_CHECKING:
     from garrison.errors import GarrisonError
@@ -38,8 +39,6 @@ SourceOpt = Annotated[str | None, typer.Option("--source", help=_(
 RuleOpt = Annotated[str | None, typer.Option("--rule", help=_("A rule id."))]
 TextOpt = Annotated[str | None, typer.Option("--text", help=_("Words in the title."))]
 
-SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
-                  "info": "dim"}
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -47,17 +46,14 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def _enum_values(kind: str, values: list[str], allowed: list[str]) -> list[str]:
-    import difflib
-
     from garrison.errors import GarrisonError
+    from garrison.words import did_you_mean
 
     for value in values:
         if value not in allowed:
-            close = difflib.get_close_matches(value, allowed, n=1)
             raise GarrisonError(
                 _("unknown {kind} {v!r}{hint}").format(
-                    kind=kind, v=value,
-                    hint=_(" (did you mean {c!r}?)").format(c=close[0]) if close else ""),
+                    kind=kind, v=value, hint=did_you_mean(value, allowed)),
                 hint=_("Use one of: {a}.").format(a=", ".join(allowed)))
     return values
 

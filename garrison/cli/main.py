@@ -128,8 +128,9 @@ def main() -> None:
     except GarrisonError as exc:
         err = err_console()
         err.print(_("[bold red]error:[/bold red] {msg}").format(msg=_escape(exc.message)))
-        if exc.hint:
-            err.print(_escape(exc.hint))
+        hint = exc.hint or _cli_hint(exc)
+        if hint:
+            err.print(_escape(hint))
         sys.exit(exc.exit_code)
     except OSError as exc:
         if exc.filename is None:  # not a path problem: a bug or the system's, keep the trace
@@ -148,6 +149,19 @@ def main() -> None:
             raise
         err_console().print(_("interrupted"))
         sys.exit(getattr(interrupt, "exit_code", 130))
+
+
+def _cli_hint(exc: GarrisonError) -> str | None:
+    """The CLI's own words for a service error that carries data but no hint."""
+    from garrison.errors import NotFoundError
+
+    if not isinstance(exc, NotFoundError):
+        return None
+    return {
+        "finding": _("`garrison findings list` shows the findings."),
+        "drill-run": _("`garrison drill runs` lists the runs."),
+        "assignment": _("`garrison experts show EXPERT` lists an expert's assignments."),
+    }.get(exc.kind or "")
 
 
 def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:

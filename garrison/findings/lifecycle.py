@@ -20,9 +20,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from garrison import audit
-from garrison.errors import GarrisonError, NotFoundError
+from garrison.errors import GarrisonError
 from garrison.findings.sla import SlaPolicy, due_at
 from garrison.i18n import _
+from garrison.lookup import get_or_not_found
 from garrison.models import (
     Asset,
     EventKind,
@@ -60,11 +61,7 @@ def field_names() -> dict[str, str]:
 
 
 def get_finding(session: Session, finding_id: int) -> Finding:
-    finding = session.get(Finding, finding_id)
-    if finding is None:
-        raise NotFoundError(_("no finding {id}").format(id=finding_id),
-                            hint=_("`garrison findings list` shows the findings."))
-    return finding
+    return get_or_not_found(session, Finding, finding_id, what=_("finding"), kind="finding")
 
 
 def _event(session: Session, finding: Finding, kind: EventKind, actor: str, now: datetime,

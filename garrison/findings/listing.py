@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from garrison.vocab import OPEN_STATES, FindingSource, FindingStatus, Severity
+from garrison.words import escape_like
 
 Dialect = Literal["sqlite", "postgresql"]
 Paramstyle = Literal["named", "pyformat"]
@@ -136,7 +137,7 @@ class _Params:
 
 
 def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escape_like(text)
 
 
 def _where(f: FindingFilter, now: datetime, unit_ids: Sequence[int] | None,

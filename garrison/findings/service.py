@@ -144,3 +144,26 @@ def summary(ctx: ActionContext, unit: str | None) -> tuple[Summary, tuple[int, .
     reopened = sweep(ctx)
     with read_session(ctx.settings) as session:
         return summarise(session, FindingFilter(unit=unit), now=ctx.now()), reopened
+
+
+# ------------------------------------------------------------------ reads for screens
+# (no expiry sweep: a screen sweeps once per reload, with ``sweep``)
+
+
+def rows(ctx: ActionContext, filters: FindingFilter, *, limit: int | None, offset: int,
+         order: str, descending: bool) -> list[FindingRow]:
+    """Findings matching ``filters``, sorted by ``order`` (``listing.SORTS``) from
+    ``offset``; every one after ``offset`` when ``limit`` is None."""
+    with read_session(ctx.settings) as session:
+        return list_findings(session, filters, now=ctx.now(), limit=limit, offset=offset,
+                             order=order, descending=descending)
+
+
+def count(ctx: ActionContext, filters: FindingFilter) -> int:
+    with read_session(ctx.settings) as session:
+        return count_findings(session, filters, now=ctx.now())
+
+
+def read_detail(ctx: ActionContext, finding_id: int) -> FindingDetail:
+    with read_session(ctx.settings) as session:
+        return finding_detail(session, finding_id, now=ctx.now())

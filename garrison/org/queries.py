@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -12,12 +11,12 @@ from garrison.errors import NotFoundError
 from garrison.i18n import _
 from garrison.models import Scope, Unit
 from garrison.org.tree import subtree
+from garrison.words import did_you_mean
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return _(" (did you mean {c!r}?)").format(c=close[0]) if close else ""
+    return did_you_mean(word, choices)
 
 
 def get_unit(session: Session, code: str) -> Unit:

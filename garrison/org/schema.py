@@ -7,7 +7,6 @@ under a unit already in the database.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Self
 
@@ -21,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from garrison.contact_rules import email_address, phone_number
 from garrison.i18n import _
 from garrison.models import UnitLevel
 from garrison.slug import slug_check
@@ -29,8 +29,8 @@ from garrison.targets import TargetError, parse_scope_network
 Code = Annotated[str, AfterValidator(slug_check(_("unit code"), "hz-jw"))]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{2,38}$")
+_PHONE_COLUMN = 40
+"""``units.officer_phone``'s size (``garrison.models.org``)."""
 
 
 class _Strict(BaseModel):
@@ -43,23 +43,30 @@ class OfficerSpec(_Strict):
     name: Text
     """Full name, as it should appear on findings and reports."""
     phone: str | None = None
-    """Office or mobile number; quote it in YAML so leading zeros survive."""
+    """Office or mobile number (``garrison.contact_rules``: 7 to 20 digits); quote it in
+    YAML so leading zeros survive."""
     email: str | None = None
     """E-mail address."""
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not _PHONE.match(value.strip()):
+        if value is None:
+            return None
+        clean = phone_number(value)
+        if clean is None or len(clean) > _PHONE_COLUMN:
             raise ValueError(_("{v!r} is not a phone number").format(v=value))
-        return value.strip() if value else value
+        return clean
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.match(value.strip()):
+        if value is None:
+            return None
+        clean = email_address(value)
+        if clean is None:
             raise ValueError(_("{v!r} is not an e-mail address").format(v=value))
-        return value.strip() if value else value
+        return clean
 
 
 class ScopeSpec(_Strict):

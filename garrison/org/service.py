@@ -307,3 +307,11 @@ def tree(ctx: ActionContext, *, root: str | None) -> list[UnitNode]:
 
     with read_session(ctx.settings) as session:
         return org_tree(session, root=root)
+
+
+def unit_codes(ctx: ActionContext) -> list[str]:
+    """Every unit's code, sorted (for filters that suggest codes as one types)."""
+    from garrison.db import read_session
+
+    with read_session(ctx.settings) as session:
+        return list(session.exec(select(Unit.code).order_by(Unit.code)))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from drills import store
-from drills.engine import Engine, EngineOptions, start
+from drills import service, store
+from drills.engine import Engine, EngineOptions
 from drills.loader import LoadedPlaybook, load_playbook, resolve
 from drills.script import load_script
 from drills.store import ClockMode, Replay
+from garrison.actions import action_context
 from garrison.db import read_session
 from garrison.models import DrillRun
 from garrison.settings import Settings
@@ -30,8 +31,9 @@ def run_drill(settings: Settings, ref: str | Path, *, responses: Path | None = N
     pb = loaded(ref)
     items = script if script is not None else (
         load_script(responses, pb) if responses is not None else [])
-    run_id = start(settings, pb, clock=ClockMode.parse(clock), auto=auto, script=items)
-    Engine(settings, run_id, EngineOptions(poll=0.02, max_wall=max_wall)).drive()
+    ctx = action_context(settings)
+    run_id = service.start(ctx, pb, clock=ClockMode.parse(clock), auto=auto, script=items)
+    Engine(ctx, run_id, EngineOptions(poll=0.02, max_wall=max_wall)).drive()
     return run_id
 
 

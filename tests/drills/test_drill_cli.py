@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from drills.events import EventKind
 from garrison.db import read_session
 from garrison.models import AuditEvent, DrillEvent
 from garrison.settings import Settings
@@ -87,12 +88,12 @@ def test_pause_resume_abort_from_another_terminal(cli: CliRunner,
     """Pause freezes the clock (a response is recorded at the frozen time); abort ends
     the run for good: it cannot be resumed, its report covers what happened."""
     db = sqlite_org.db
-    from drills.engine import start
+    from drills import service
     from drills.loader import load_playbook
-    from drills.store import ClockMode
+    from garrison.actions import action_context
 
-    rid = start(sqlite_org, load_playbook(DRILLS / "opinion.yaml"),
-                clock=ClockMode.parse("wall"), auto=False, script=[])
+    rid = service.start(action_context(sqlite_org), load_playbook(DRILLS / "opinion.yaml"),
+                        clock=service.parse_clock("wall"), auto=False, script=[])
     paused = cli("drill", "pause", str(rid), db_url=db)
     assert paused.code == 0 and paused.out.startswith(f"drill run {rid} paused at T+00:00:0")
     again = cli("drill", "pause", str(rid), db_url=db)
@@ -109,7 +110,7 @@ def test_pause_resume_abort_from_another_terminal(cli: CliRunner,
     assert resumed.err.splitlines()[0] == f"error: drill run {rid} has ended (aborted)"
     with read_session(sqlite_org) as session:
         states = [e.action for e in session.exec(select(DrillEvent).where(
-            DrillEvent.kind == "state")).all()]
+            DrillEvent.kind == EventKind.state)).all()]
     assert states == ["started", "paused", "aborted"]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from drills import store
+from drills.events import EventKind
 from garrison.db import read_session
 from garrison.models import DrillEvent, DrillRun, DrillState
 from garrison.settings import Settings
@@ -86,7 +87,7 @@ def test_kill_the_engine_respond_resume_nothing_lost(sqlite_org: Settings,
     done = _run(settings)
     assert done is not None and done.state is DrillState.done
     inputs = _inputs(settings)
-    assert [(e.team, e.action) for e in inputs if e.kind == "response"] == [
+    assert [(e.team, e.action) for e in inputs if e.kind == EventKind.response] == [
         ("opinion", "classify"), ("leadership", "approve-statement"), ("opinion", "statement")]
     assert all(e.drill_at is not None for e in inputs)
     sim = replayed(settings, run.id).sim

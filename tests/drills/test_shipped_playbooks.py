@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from drills.engine import check_scope
 from drills.loader import ENV_DIR, LoadedPlaybook, discover, load_playbook
 from drills.script import load_script
+from drills.service import check_scope
 from drills.sim import Sim
+from garrison.actions import action_context
 from garrison.db import read_session
 from garrison.models import DrillEvent, DrillState, Finding, FindingSource, Unit
 from garrison.settings import Settings
@@ -149,7 +150,7 @@ def test_every_target_is_inside_the_scope_unit(sqlite_org: Settings) -> None:
     refused = []
     for pid in KINDS:
         try:
-            check_scope(sqlite_org, load_playbook(_path(pid)))
+            check_scope(action_context(sqlite_org), load_playbook(_path(pid)))
         except ScopeRefused as exc:
             refused.append((pid, exc.message))
     assert refused == []
@@ -167,7 +168,7 @@ def test_a_target_outside_the_scope_would_be_refused(sqlite_org: Settings,
     moved = tmp_path / "moved.yaml"
     moved.write_text(text, "utf-8")
     with pytest.raises(ScopeRefused, match="127.0.1.90 is outside the active scopes of hz-yl"):
-        check_scope(sqlite_org, load_playbook(moved))
+        check_scope(action_context(sqlite_org), load_playbook(moved))
 
 
 # ------------------------------------------------------------------ running them

@@ -360,12 +360,12 @@ def test_a_chain_of_overlapping_shifts_two_people_must_alternate_on() -> None:
 def test_the_greedy_pass_alone_rations_a_scarce_skill() -> None:
     """Before any repair, the look-ahead keeps the two forensics holders for the
     forensics slots (5 shifts each of 10) instead of spending them as fillers."""
-    from expert_pool.rotation import _Planner
+    from expert_pool.rotation_planner import Planner
 
     people = [Person(1, "F1", {"forensics": 1}), Person(2, "F2", {"forensics": 2}),
               *[Person(i, f"O{i}", {"web": 2}) for i in range(3, 7)]]
     for seed in range(5):
-        planner = _Planner(people, days(5), Requirement(2, (("forensics", 1),)), seed)
+        planner = Planner(people, days(5), Requirement(2, (("forensics", 1),)), seed)
         planner.greedy()
         assert planner.load[:2] == [5, 5]
 

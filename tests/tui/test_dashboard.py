@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from expert_pool.masking import mask_phone
+from garrison.dashboard import TrendEvent, TrendFinding, change_text, open_trend, trend_days
 from garrison.db import read_session, write_session
 from garrison.findings.lifecycle import set_status
 from garrison.findings.listing import FindingFilter
@@ -32,14 +33,7 @@ from garrison.vocab import Severity
 from tests.garrison.helpers import MAX_ACCEPT, POLICY, load_demo_org
 from tests.tui.conftest import NOW, SCANNED
 from tui.app import GarrisonApp
-from tui.screens.dashboard import (
-    DashboardScreen,
-    TrendEvent,
-    TrendFinding,
-    change_text,
-    open_trend,
-    trend_days,
-)
+from tui.screens.dashboard import DashboardScreen
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPEN, BUSY, FIXED = FindingStatus.open, FindingStatus.in_progress, FindingStatus.fixed
@@ -308,7 +302,7 @@ async def test_on_call_names_and_masked_phones(db: Settings) -> None:
         table = rows(screen, "oncall")
         assert table == expected
         assert not shown(screen, "oncall-empty")
-        assert text_of(screen, "oncall-shift") == "Shift 2026-12-01 08:00 → 2026-12-01 20:00"
+        assert text_of(screen, "oncall-shift") == "Shift 2026-12-01 08:00 → 2026-12-01 20:00 UTC+8"
         cells = " ".join(" ".join(row) for row in table)
         for phone in phones:
             assert phone not in cells

@@ -13,18 +13,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from sqlmodel import col, select
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Select, Sparkline, Static
 
-from drills import store
-from drills.engine import Engine, EngineOptions, start
+from drills import service, store
+from drills.engine import Engine, EngineOptions
+from drills.events import EventKind
 from drills.loader import resolve
-from drills.store import ClockMode
-from garrison.db import read_session, write_session
-from garrison.models import DrillEvent, DrillRun, DrillState
+from garrison.actions import action_context
+from garrison.db import read_session
+from garrison.models import DrillEvent, DrillRun
 from garrison.settings import Settings
 from tui.app import GarrisonApp
 from tui.screens.drills import DrillsScreen
@@ -35,19 +37,19 @@ PLAYBOOK = "site-accident-rumour"
 
 
 def start_run(settings: Settings) -> int:
-    return start(settings, resolve(PLAYBOOK), clock=ClockMode.parse("step"), auto=False,
-                 script=[])
+    return service.start(action_context(settings), resolve(PLAYBOOK),
+                         clock=service.parse_clock("step"), auto=False, script=[])
 
 
 def step(settings: Settings, run_id: int) -> None:
     """The engine moves the step clock to the next visible event, then lets go."""
-    Engine(settings, run_id, EngineOptions(poll=0.01, max_wall=0)).drive()
+    Engine(action_context(settings), run_id, EngineOptions(poll=0.01, max_wall=0)).drive()
 
 
 def responses(settings: Settings, run_id: int) -> list[DrillEvent]:
     with read_session(settings) as session:
         return list(session.exec(select(DrillEvent).where(
-            DrillEvent.run_id == run_id, DrillEvent.kind == "response")
+            DrillEvent.run_id == run_id, DrillEvent.kind == EventKind.response)
             .order_by(col(DrillEvent.id))).all())
 
 
@@ -100,9 +102,8 @@ async def test_runs_table_follows_the_database(tui_db: Settings) -> None:
         assert (row["unit"], row["clock"], row["state"]) == ("hz-jw", "step", "running")
         assert row["time"] == "T+00:00:00"
         # another process: pauses this run, starts a second one; the table catches up
-        with write_session(tui_db) as session:
-            store.set_state(session, store.get_run(session, first), DrillState.paused,
-                            actor="coordinator", now=tui_db.now())
+        coordinator = replace(action_context(tui_db), actor="coordinator")
+        service.pause(coordinator, first, reason=None)
         second = await asyncio.to_thread(start_run, tui_db)
         await until(pilot, lambda: runs.row_count == 2
                     and cells(runs, str(first))["state"] == "paused", what="the pause")
@@ -183,11 +184,9 @@ async def test_console_shows_responses_recorded_by_another_process(tui_db: Setti
         before = console.refreshes
 
         def respond_elsewhere() -> None:  # `garrison drill respond` in another terminal
-            with write_session(tui_db) as session:
-                store.record_response(session, store.get_run(session, run_id),
-                                      team="leadership", does="acknowledge",
-                                      note="收到，马上研判", actor="duty-officer",
-                                      now=tui_db.now())
+            service.respond(replace(action_context(tui_db), actor="duty-officer"), run_id,
+                            team="leadership", does="acknowledge", step=None,
+                            note="收到，马上研判", level=None)
 
         await asyncio.to_thread(respond_elsewhere)
         await until(pilot, lambda: any("leadership acknowledge: 收到，马上研判" in line
@@ -267,11 +266,10 @@ async def test_console_follows_an_engine_in_another_process(tui_db: Settings) ->
         assert len(stamped) == 1 and stamped[0].drill_at is not None
         assert stamped[0].actor == tui_db.actor
     finally:
-        with write_session(tui_db) as session:
+        with read_session(tui_db) as session:
             run = session.exec(select(DrillRun)).first()
-            if run is not None and run.state not in store.ENDED:
-                store.set_state(session, run, DrillState.aborted, actor="tester",
-                                reason="test over", now=tui_db.now())
+        if run is not None and run.id is not None and run.state not in store.ENDED:
+            service.abort(action_context(tui_db), run.id, reason="test over")
         try:
             engine.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlmodel import select
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
 from expert_pool.assignments import assignments_of
 from expert_pool.oncall import on_call, plan
 from garrison.db import read_session, write_session
-from garrison.models import Assignment, AssignmentRole, Expert, Finding
+from garrison.models import Assignment, AssignmentRole, AuditEvent, Expert, Finding
 from garrison.settings import Settings
 from tests.tui.conftest import NOW
 from tui.app import GarrisonApp
 from tui.screens.experts import ExpertsScreen
-from tui.widgets.role_prompt import RolePrompt
+from tui.widgets.role_prompt import OverridePrompt, RolePrompt
 from tui.widgets.text_prompt import TextPrompt
 
 SIZE = (160, 48)
@@ -116,6 +117,24 @@ async def test_roster_filters_and_contacts_are_always_masked(tui_db: Settings) -
         detail = screen.query_one("#detail-text", Static)
         rendered = str(detail.render())
         assert "13812345678" not in rendered and "zhang.wei@example.org" not in rendered
+
+
+async def test_g_assigns_from_a_table_but_types_in_a_field(tui_db: Settings) -> None:
+    app = GarrisonApp(tui_db, screen="experts", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = screen_of(app)
+        screen.query_one("#text", Input).focus()
+        await pilot.press("g")
+        await settle(app, pilot)
+        assert screen.query_one("#text", Input).value == "g"
+        assert app.screen is screen
+        screen.query_one("#text", Input).value = ""
+        screen.query_one("#roster", DataTable).focus()
+        await settle(app, pilot)
+        await pilot.press("g")  # the table's own g (first row) gives way on this screen
+        await pilot.pause()
+        assert isinstance(app.screen, TextPrompt)  # which finding? none is selected
 
 
 async def test_bad_skill_in_the_filter_says_why_and_keeps_the_rows(tui_db: Settings) -> None:
@@ -250,10 +269,62 @@ async def test_a_conflicted_assignment_is_refused_and_writes_nothing(tui_db: Set
         assert refusals[0].message.startswith(
             f"refused: 刘洋 cannot be referee on finding #{finding}: conflict of interest: "
             "works for hz-jw, the unit under review")
-        assert isinstance(app.screen, ExpertsScreen)  # no prompt, nothing to confirm
+        assert "--override" not in refusals[0].message  # the CLI's words, not the screen's
+        prompt = app.screen  # assign anyway? only with a reason
+        assert isinstance(prompt, OverridePrompt)
+        shown = " ".join(str(label.render()) for label in prompt.query(Label))
+        assert "conflict of interest: works for hz-jw, the unit under review" in shown
+        assert "--override" not in shown
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ExpertsScreen)
         assert str(roster.get_cell(str(ids["刘洋"]), "load")) == "0"
     with read_session(tui_db) as session:
         assert session.exec(select(Assignment)).all() == []
+
+
+async def test_a_conflicted_assignment_is_overridden_with_a_reason_and_audited(
+        tui_db: Settings) -> None:
+    ids = expert_ids(tui_db)
+    finding = finding_in(tui_db, "门户网站存在SQL注入")  # hz-jw; 王强 works for hz-fg under it
+    reason = "唯一具备工控取证能力的专家，经处长批准"
+    app = GarrisonApp(tui_db, screen="experts", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.selected_finding = finding
+        roster = screen_of(app).query_one("#roster", DataTable)
+        roster.focus()
+        roster.move_cursor(row=row_keys(roster).index(ids["王强"]))
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # evaluator
+        await settle(app, pilot)
+        prompt = app.screen
+        assert isinstance(prompt, OverridePrompt)
+        await pilot.press("enter")  # no reason: refused on the spot, the prompt stays
+        await pilot.pause()
+        assert app.screen is prompt
+        assert "an override needs a reason" in str(prompt.query_one("#error", Label).render())
+        prompt.query_one("#reason", Input).value = reason
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ExpertsScreen)
+        assigned = [n.message for n in app._notifications if n.title == "Assigned"]
+        assert assigned == [f"王强 is now evaluator on finding #{finding} (assignment #1). "
+                            f"Conflict overridden: {reason} (audited)."]
+        assert str(roster.get_cell(str(ids["王强"]), "load")) == "1"
+    with read_session(tui_db) as session:
+        stored = session.exec(select(Assignment)).one()
+        event = session.exec(select(AuditEvent).where(
+            AuditEvent.action == "experts.assigned")).one()
+    assert (stored.expert_id, stored.finding_id, stored.role) == (
+        ids["王强"], finding, AssignmentRole.evaluator)
+    assert stored.override_reason == reason and stored.actor == tui_db.actor
+    payload = json.loads(event.payload)
+    assert event.actor == tui_db.actor
+    assert payload["override_reason"] == reason
+    assert payload["overridden"] == ["conflict of interest: works for hz-fg, which is under "
+                                     "hz-jw"]
 
 
 async def test_on_call_now_follows_the_rotation(tui_db: Settings) -> None:

@@ -11,7 +11,6 @@ worker thread; a newer filter cancels the older query's result.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
@@ -27,16 +26,15 @@ from textual.worker import get_current_worker
 
 from garrison.errors import GarrisonError
 from garrison.i18n import _, ngettext
-from garrison.vocab import OPEN_STATES, FindingStatus
+from garrison.words import SEVERITY_STYLE
 from scanner.listing import AssetLine, AssetQuery
-from tui.screens.base import SEVERITY_STYLE, GarrisonScreen, PaletteCommand
-from tui.screens.dashboard import change_text
+from tui.screens.base import GarrisonScreen, PaletteCommand
+from tui.timefmt import zoned
 from tui.widgets.table import MeasuredTable
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from garrison.org.queries import UnitNode
+    from scanner.service import AssetView, UnitTree
 
 LIMIT = 500
 """Rows read into the table at most; the count line says how many match in all."""
@@ -47,83 +45,8 @@ COLUMNS = [("address", _("address")), ("unit", _("unit")), ("hostname", _("hostn
 STATE_STYLE = {"up": "green", "down": "yellow", "gone": "dim"}
 
 
-# ---------------------------------------------------------------------- queries
-# The asset search itself is ``scanner.queries.search_assets`` (``garrison assets list``
-# uses it too); the screen reads its first page.
-
-
-@dataclass
-class UnitTree:
-    roots: list[UnitNode]
-    assets: dict[str, int]
-    """Assets in the unit and every unit below it, by unit code."""
-
-    @property
-    def total(self) -> int:
-        return sum(self.assets.get(r.unit.code, 0) for r in self.roots)
-
-
-def unit_tree(session: Session) -> UnitTree:
-    import sqlalchemy as sa
-    from sqlmodel import col
-
-    from garrison.models import Asset
-    from garrison.org.queries import org_tree
-
-    roots = org_tree(session)
-    own: dict[int, int] = {int(uid): int(n) for uid, n in session.execute(
-        sa.select(col(Asset.unit_id), sa.func.count()).group_by(col(Asset.unit_id))).all()}
-    totals: dict[str, int] = {}
-
-    def total(node: UnitNode) -> int:
-        n = own.get(node.unit.id or 0, 0) + sum(total(child) for child in node.children)
-        totals[node.unit.code] = n
-        return n
-
-    for root in roots:
-        total(root)
-    return UnitTree(roots, totals)
-
-
-@dataclass
-class AssetView:
-    """The highlighted asset, read for the detail pane."""
-
-    id: int
-    address: str
-    unit: str
-    hostname: str | None
-    state: str
-    os_guess: str | None
-    first_seen: datetime
-    last_seen: datetime
-    services: list[tuple[str, str, str]] = field(default_factory=list)
-    """(port/protocol, name, product and version) of each open service."""
-    findings: list[tuple[int, str, str, str]] = field(default_factory=list)
-    """(id, severity, status, title), open ones first."""
-    changes: list[tuple[datetime, str]] = field(default_factory=list)
-    """(when, what), latest first."""
-
-
-def asset_view(session: Session, asset_id: int, address: str, unit: str) -> AssetView | None:
-    from scanner.queries import asset_details
-
-    for d in asset_details(session, address, unit_code=unit):
-        if d.asset.id != asset_id:
-            continue
-        a = d.asset
-        closed = {s.value for s in FindingStatus if s not in OPEN_STATES}
-        return AssetView(
-            asset_id, a.address, d.unit, a.hostname, a.state.value, a.os_guess,
-            a.first_seen, a.last_seen,
-            [(f"{s.port}/{s.protocol}", s.name or "?",
-              " ".join(x for x in (s.product, s.version) if x))
-             for s in d.services if s.state == "open"],
-            [(f.id or 0, f.severity.value, f.status.value, f.title)
-             for f in sorted(d.findings, key=lambda f: (f.status.value in closed, f.id))],
-            [(c.at, change_text(c.kind.value, c.protocol, c.port, c.before, c.after))
-             for c in d.changes[:RECENT_CHANGES]])
-    return None
+# The reads are the scanner's service (``scanner.service``: ``search``, ``unit_tree``,
+# ``asset_view``); the screen runs no SQL of its own.
 
 
 # ---------------------------------------------------------------------- the screen
@@ -223,11 +146,9 @@ class AssetsScreen(GarrisonScreen):
 
     @work(thread=True, exclusive=True, group="units")
     def load_units(self) -> None:
-        from garrison.db import read_session
+        from scanner.service import unit_tree
 
-        with read_session(self.settings) as session:
-            units = unit_tree(session)
-        self.app.call_from_thread(self._show_units, units)
+        self.app.call_from_thread(self._show_units, unit_tree(self.context))
 
     def _show_units(self, units: UnitTree) -> None:
         tree: Tree[str | None] = self.query_one("#units", Tree)
@@ -312,13 +233,11 @@ class AssetsScreen(GarrisonScreen):
 
     @work(thread=True, exclusive=True, group="rows")
     def fetch(self, q: AssetQuery, limit: int) -> None:
-        from garrison.db import read_session
-        from scanner.queries import search_assets
+        from scanner.service import search
 
         worker = get_current_worker()
         try:
-            with read_session(self.settings) as session:
-                page = search_assets(session, q, limit=limit)
+            page = search(self.context, q, limit=limit)
         except GarrisonError as exc:
             self.app.call_from_thread(self._show_problem, exc)
             return
@@ -335,6 +254,9 @@ class AssetsScreen(GarrisonScreen):
         if q != self.asked:
             return  # an older question
         table = self.query_one("#table", DataTable)
+        kept = None  # the asset under the cursor stays under it when the rows are read again
+        if table.row_count:
+            kept = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         table.clear()
         self.rows = {row.id: row for row in rows}
         self.total = total
@@ -349,7 +271,8 @@ class AssetsScreen(GarrisonScreen):
                      style="bold red" if row.open_findings else "dim"),
                 self.local(row.last_seen), key=str(row.id))
         if rows:
-            table.move_cursor(row=0)
+            keys = [str(row.id) for row in rows]
+            table.move_cursor(row=keys.index(kept) if kept in keys else 0)
         else:
             self._show_detail(None)
         self._count_text(q, len(rows), total)
@@ -385,11 +308,10 @@ class AssetsScreen(GarrisonScreen):
 
     @work(thread=True, exclusive=True, group="detail")
     def show_detail(self, asset_id: int, address: str, unit: str) -> None:
-        from garrison.db import read_session
+        from scanner.service import asset_view
 
         try:
-            with read_session(self.settings) as session:
-                view = asset_view(session, asset_id, address, unit)
+            view = asset_view(self.context, asset_id, address, unit)
         except GarrisonError as exc:  # deleted since the list was read
             self.app.call_from_thread(self._show_problem, exc)
             view = None
@@ -414,7 +336,8 @@ class AssetsScreen(GarrisonScreen):
         if view.os_guess:
             parts += [" · ", view.os_guess]
         parts += [" · ", (_("first seen {a}, last seen {b}").format(
-            a=self.local(view.first_seen), b=self.local(view.last_seen)), "dim")]
+            a=zoned(view.first_seen, self.settings.timezone),
+            b=zoned(view.last_seen, self.settings.timezone)), "dim")]
         head.update(Text.assemble(*parts))
         self.query_one("#services-title", Label).update(
             _("Services when last seen") if view.state == "gone" else _("Open services"))

@@ -17,9 +17,6 @@ if TYPE_CHECKING:
     from tui.app import GarrisonApp
 
 
-#: Rich styles of the severities, shared by every screen.
-SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
-                  "info": "dim"}
 
 
 class PaletteCommand(NamedTuple):
@@ -32,6 +29,21 @@ class PaletteCommand(NamedTuple):
 
 class GarrisonScreen(Screen[None]):
     """A top-level screen (a mode of the app)."""
+
+    stale = False
+    """Another process changed the database while this screen was not shown."""
+
+    def reload(self) -> object:
+        """Read what the screen shows again, keeping the cursor, scroll and filter."""
+
+    def data_changed(self) -> None:
+        """The database changed (``GarrisonApp`` follows it): the screen reads again."""
+        self.stale = False
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.stale:
+            self.data_changed()
 
     @property
     def garrison(self) -> GarrisonApp:

@@ -2,16 +2,14 @@
 a run's live console (``tui.widgets.drill_console``).
 
 Runs are started and driven by the engine (``garrison drill run PLAYBOOK``), in
-another terminal; this screen and the console only read the database, and record
-responses as ``garrison drill respond`` does.
+another terminal; this screen and the console read through ``drills.service`` and
+record responses with it, as ``garrison drill respond`` does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -23,8 +21,11 @@ from textual.widgets import DataTable, Footer, Header, Label
 from garrison.errors import GarrisonError
 from garrison.i18n import _
 from tui.screens.base import GarrisonScreen, PaletteCommand
-from tui.widgets.drill_console import DrillConsole, clock_name
+from tui.widgets.drill_console import DrillConsole
 from tui.widgets.table import MeasuredTable
+
+if TYPE_CHECKING:
+    from drills.queries import RunRow
 
 REFRESH_SECONDS = 2.0
 LIMIT = 500
@@ -33,18 +34,6 @@ COLUMNS = [("id", _("run")), ("title", _("playbook")), ("unit", _("unit")),
            ("engine", _("engine")), ("started", _("started"))]
 STATE_STYLE = {"running": "green", "paused": "yellow", "done": "cyan", "aborted": "red",
                "failed": "bold red"}
-
-
-@dataclass(frozen=True)
-class RunRow:
-    id: int
-    title: str
-    unit: str
-    clock: str
-    state: str
-    drill_time: float
-    engine: bool
-    started: datetime
 
 
 class DrillsScreen(GarrisonScreen):
@@ -93,26 +82,11 @@ class DrillsScreen(GarrisonScreen):
 
     @work(thread=True, exclusive=True, group="runs")
     def reload(self) -> None:
-        from sqlalchemy.orm import QueryableAttribute, defer
-        from sqlmodel import col, select
-
-        from drills.store import drill_time, engine_alive
-        from garrison.db import read_session
-        from garrison.models import DrillRun, Unit
+        from drills import service
 
         self._busy = True
         try:
-            with read_session(self.settings) as session:
-                now = self.settings.now()
-                found = session.exec(
-                    select(DrillRun, Unit.code).join(Unit, col(Unit.id) == DrillRun.unit_id)
-                    .options(*(defer(cast("QueryableAttribute[Any]", big))
-                               for big in (DrillRun.playbook_source, DrillRun.script)))
-                    .order_by(col(DrillRun.id).desc()).limit(LIMIT)).all()
-                rows = [RunRow(run.id or 0, run.playbook_title, code,
-                               clock_name(run.clock_mode, run.speed, run.auto),
-                               run.state.value, drill_time(run, now), engine_alive(run, now),
-                               run.started_at) for run, code in found]
+            rows = service.list_runs(self.context, limit=LIMIT)
         except GarrisonError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return
@@ -145,9 +119,9 @@ class DrillsScreen(GarrisonScreen):
     def cells(self, row: RunRow) -> list[Any]:
         from drills.durations import clock_text
 
-        started = row.started.astimezone(ZoneInfo(self.settings.timezone))
+        started = row.started_at.astimezone(ZoneInfo(self.settings.timezone))
         return [str(row.id), row.title, row.unit, row.clock,
-                Text(row.state, style=STATE_STYLE.get(row.state, "")),
+                Text(row.state.value, style=STATE_STYLE.get(row.state, "")),
                 clock_text(row.drill_time),
                 Text("●", style="green") if row.engine else Text("-", style="dim"),
                 started.strftime("%Y-%m-%d %H:%M")]

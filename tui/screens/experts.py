@@ -1,20 +1,21 @@
 """Experts: the roster with its filters, who is on call now, the match form, assignments.
 
-The roster is ``garrison experts list`` (``expert_pool.roster.list_experts``), every row
-written through ``expert_pool.export.record(..., show_contacts=False)``: phone numbers
-and e-mail addresses are always masked here; unmasking is an audited CLI view
-(``--show-contacts``), never a TUI one. The match form is ``garrison experts match
---explain``: the ranked experts, and beside them the excluded ones with the reason.
-``g`` assigns the highlighted expert (of the roster or the match) to the finding
-highlighted on the findings screen, as ``garrison experts assign`` does: a conflict of
-interest or an absence is refused with the service's message; the TUI offers no
-override (the CLI's ``--override REASON`` is the audited way).
+Every read and write is an action of ``expert_pool.service``, as the CLI's are. The
+roster is ``garrison experts list`` (``service.list_experts``, ``show_contacts=False``):
+phone numbers and e-mail addresses are always masked here; unmasking is an audited CLI
+view, never a TUI one. The match form is ``garrison experts match --explain``: the
+ranked experts, and beside them the excluded ones with the reason. ``g`` assigns the
+highlighted expert (of the roster or the match) to the finding highlighted on the
+findings screen, as ``garrison experts assign`` does: a conflict of interest or an
+absence is refused with the reasons, and the screen asks whether to assign anyway and
+why; that reason is stored on the assignment and audited, as the CLI's override is.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -38,11 +39,12 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from expert_pool.filters import ExpertFilter
+from expert_pool.service_types import ConflictOfInterest, ExpertView
 from garrison.errors import DatabaseBusy, GarrisonError
 from garrison.i18n import _
 from garrison.vocab import AssignmentRole
 from tui.screens.base import GarrisonScreen, PaletteCommand
-from tui.widgets.role_prompt import RolePrompt
+from tui.widgets.role_prompt import OverridePrompt, RolePrompt
 from tui.widgets.table import MeasuredTable
 from tui.widgets.text_prompt import TextPrompt
 
@@ -88,7 +90,8 @@ def certs_cell(certs: list[dict[str, Any]]) -> str:
 
 class ExpertsScreen(GarrisonScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("g", "assign", _("Assign to finding")),
+        # before the focused table's own ``g`` (first row); not while typing in a field
+        Binding("g", "assign", _("Assign to finding"), priority=True),
         Binding("m", "focus_match", _("Match form")),
         Binding("ctrl+r", "reload", _("Reload")),
         Binding("escape", "focus_roster", _("Roster"), show=False),
@@ -97,14 +100,19 @@ class ExpertsScreen(GarrisonScreen):
     def __init__(self) -> None:
         super().__init__()
         self.filter = ExpertFilter()
-        self.records: dict[int, dict[str, Any]] = {}
-        """The roster as shown: expert id -> ``export.record`` (contacts masked)."""
+        self.records: dict[int, ExpertView] = {}
+        """The roster as shown: expert id -> its record (contacts masked)."""
         self.names: dict[int, str] = {}
         """Every expert shown in any table: id -> name (for the prompts)."""
         self.expert_source = "roster"
         """The expert table the officer was last in: ``g`` assigns its highlighted row."""
         self.last_match: tuple[tuple[tuple[str, int], ...], str | None, str | None,
                                int] | None = None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "assign" and isinstance(self.focused, Input):
+            return False  # a letter typed into a filter or the match form
+        return super().check_action(action, parameters)
 
     # ------------------------------------------------------------------ layout
 
@@ -170,15 +178,13 @@ class ExpertsScreen(GarrisonScreen):
 
     @work(thread=True, group="suggest")
     def load_suggestions(self) -> None:
-        from sqlmodel import select
+        from expert_pool import service
 
-        from garrison.db import read_session
-        from garrison.models import Expert, Unit
-
-        with read_session(self.settings) as session:
-            units = list(session.exec(select(Unit.code).order_by(Unit.code)))
-            cities = sorted({c for c in session.exec(select(Expert.city)) if c})
-        self.app.call_from_thread(self._set_suggestions, units, cities)
+        try:
+            found = service.suggestions(self.context)
+        except GarrisonError:
+            return  # completion is a convenience: the roster reports the problem
+        self.app.call_from_thread(self._set_suggestions, found.units, found.cities)
 
     def _set_suggestions(self, units: list[str], cities: list[str]) -> None:
         from expert_pool.vocab import skills
@@ -225,31 +231,27 @@ class ExpertsScreen(GarrisonScreen):
 
     @work(thread=True, exclusive=True, group="roster")
     def load_roster(self, f: ExpertFilter) -> None:
-        from expert_pool.export import record
-        from expert_pool.roster import list_experts
-        from garrison.db import read_session
+        from expert_pool import service
 
         worker = get_current_worker()
         try:
-            with read_session(self.settings) as session:
-                lines = list_experts(session, f, now=self.garrison.now())
-                records = [record(line, show_contacts=False) for line in lines]
+            records = service.list_experts(self.context, f, show_contacts=False)
         except GarrisonError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
             return
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show_roster, f, records)
 
-    def _show_roster(self, f: ExpertFilter, records: list[dict[str, Any]]) -> None:
+    def _show_roster(self, f: ExpertFilter, records: list[ExpertView]) -> None:
         if f != self.filter:
             return  # an older question
         table = self.query_one("#roster", DataTable)
         keep = self._row_id(table)
         table.clear()
-        self.records = {int(rec["id"]): rec for rec in records}
+        self.records = {rec.id: rec for rec in records}
         for rec in records:
-            self.names[int(rec["id"])] = str(rec["name"])
-            table.add_row(*self.roster_cells(rec), key=str(rec["id"]), height=None)
+            self.names[rec.id] = rec.name
+            table.add_row(*self.roster_cells(rec), key=str(rec.id), height=None)
         if keep is not None and keep in self.records:
             table.move_cursor(row=table.get_row_index(str(keep)))
         elif not records:
@@ -257,24 +259,22 @@ class ExpertsScreen(GarrisonScreen):
                 Text(_("No expert matches the filter."), style="dim"))
         self._count_text()
 
-    def roster_cells(self, rec: dict[str, Any]) -> list[Any]:
-        if not rec["active"]:
+    def roster_cells(self, rec: ExpertView) -> list[Any]:
+        if not rec.active:
             state: Any = Text(_("retired"), style="dim")
-        elif rec["away"]:
-            state = Text(_("away until {d}").format(d=self._local(rec["away"]["ends"])),
+        elif rec.away:
+            state = Text(_("away until {d}").format(d=self._local(rec.away.ends)),
                          style="yellow")
         else:
             state = ""
-        return [str(rec["id"]), rec["name"], rec["organisation"], rec["home_unit"] or "",
-                rec["city"] or "", skills_cell(rec["skills"]), rec["phone"] or "",
-                rec["email"] or "", str(rec["load"]), state]
+        return [str(rec.id), rec.name, rec.organisation, rec.home_unit or "",
+                rec.city or "", skills_cell(rec.skills), rec.phone or "",
+                rec.email or "", str(rec.load), state]
 
-    def _local(self, iso: str) -> str:
-        from datetime import datetime
-
+    def _local(self, when: datetime) -> str:
         from expert_pool.times import local_text
 
-        return local_text(datetime.fromisoformat(iso), self.settings.timezone)
+        return local_text(when, self.settings.timezone)
 
     def _count_text(self) -> None:
         retired = _(", retired included") if self.filter.include_retired else ""
@@ -297,32 +297,31 @@ class ExpertsScreen(GarrisonScreen):
         if rec is not None:
             self.query_one("#detail-text", Static).update(self.render_detail(rec))
 
-    def render_detail(self, rec: dict[str, Any]) -> Table:
+    def render_detail(self, rec: ExpertView) -> Table:
         table = Table(show_header=False, box=None, expand=True, padding=(0, 1))
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         rows = [
-            (_("expert"), f"#{rec['id']} {rec['name']}"),
-            (_("organisation"), rec["organisation"]),
-            (_("home unit"), rec["home_unit"] or "-"),
-            (_("city"), rec["city"] or "-"),
-            (_("skills"), skills_cell(rec["skills"]) or "-"),
-            (_("certifications"), certs_cell(rec["certifications"]) or "-"),
-            (_("clearance"), rec["clearance"] or "-"),
-            (_("languages"), ", ".join(rec["languages"]) or "-"),
-            (_("phone"), rec["phone"] or "-"),
-            (_("e-mail"), rec["email"] or "-"),
-            (_("open assignments"), str(rec["load"])),
+            (_("expert"), f"#{rec.id} {rec.name}"),
+            (_("organisation"), rec.organisation),
+            (_("home unit"), rec.home_unit or "-"),
+            (_("city"), rec.city or "-"),
+            (_("skills"), skills_cell(rec.skills) or "-"),
+            (_("certifications"), certs_cell(rec.certifications) or "-"),
+            (_("clearance"), rec.clearance or "-"),
+            (_("languages"), ", ".join(rec.languages) or "-"),
+            (_("phone"), rec.phone or "-"),
+            (_("e-mail"), rec.email or "-"),
+            (_("open assignments"), str(rec.load)),
         ]
-        if rec["away"]:
-            away = rec["away"]
-            rows.append((_("away"), f"{self._local(away['starts'])} → "
-                         f"{self._local(away['ends'])}"
-                         + (f" ({away['reason']})" if away["reason"] else "")))
-        if not rec["active"]:
+        if rec.away:
+            away = rec.away
+            rows.append((_("away"), f"{self._local(away.starts)} → {self._local(away.ends)}"
+                         + (f" ({away.reason})" if away.reason else "")))
+        if not rec.active:
             rows.append((_("state"), _("retired")))
-        if rec["notes"]:
-            rows.append((_("notes"), rec["notes"]))
+        if rec.notes:
+            rows.append((_("notes"), rec.notes))
         for label, value in rows:
             table.add_row(label, escape(str(value)))
         return table
@@ -331,26 +330,22 @@ class ExpertsScreen(GarrisonScreen):
 
     @work(thread=True, exclusive=True, group="oncall")
     def load_oncall(self) -> None:
-        from expert_pool.contacts import mask_phone
-        from expert_pool.oncall import on_call
+        from expert_pool import service
         from expert_pool.times import local_text
-        from garrison.db import read_session
 
         tz = self.settings.timezone
         try:
-            with read_session(self.settings) as session:
-                now = on_call(session, self.garrison.now())
-                if now is None:
-                    text = Text(_("Nobody: no on-call plan covers now."), style="dim")
-                else:
-                    text = Text(_("{s} → {e} (plan #{p})").format(
-                        s=local_text(now.starts, tz), e=local_text(now.ends, tz),
-                        p=now.plan_id) + "\n", style="bold")
-                    for e in now.experts:
-                        phone = mask_phone(e.phone)
-                        text.append(f"#{e.id} {e.name}", style="bold")
-                        text.append(f" {e.organisation}" + (f" · {phone}" if phone else "")
-                                    + "\n")
+            now = service.on_call(self.context, at=None, show_contacts=False)
+            if now is None:
+                text = Text(_("Nobody: no on-call plan covers now."), style="dim")
+            else:
+                text = Text(_("{s} → {e} (plan #{p})").format(
+                    s=local_text(now.starts, tz), e=local_text(now.ends, tz),
+                    p=now.plan_id) + "\n", style="bold")
+                for person in now.people:  # contacts come masked
+                    text.append(f"#{person.id} {person.name}", style="bold")
+                    text.append(f" {person.organisation}"
+                                + (f" · {person.phone}" if person.phone else "") + "\n")
         except GarrisonError as exc:
             text = Text(exc.message, style="red")
         self.app.call_from_thread(self.query_one("#oncall", Static).update, text)
@@ -388,15 +383,12 @@ class ExpertsScreen(GarrisonScreen):
     @work(thread=True, exclusive=True, group="match")
     def match(self, wanted: tuple[tuple[str, int], ...], city: str | None, unit: str | None,
               count: int, *, focus: bool = False) -> None:
-        from expert_pool.assignments import find_matches
-        from garrison.db import read_session
+        from expert_pool import service
 
         worker = get_current_worker()
         try:
-            with read_session(self.settings) as session:
-                result = find_matches(session, skills=wanted, city=city, unit=unit,
-                                      count=count, at=self.garrison.now(),
-                                      tz=self.settings.timezone)
+            result = service.match(self.context, skills=wanted, city=city, unit=unit,
+                                   count=count, at=None, show_contacts=False)
         except GarrisonError as exc:
             self.app.call_from_thread(self.notify, str(exc), title=_("Match"),
                                       severity="error", markup=False)
@@ -491,29 +483,58 @@ class ExpertsScreen(GarrisonScreen):
         self.app.push_screen(RolePrompt(_("Assign {name} to finding #{f} as:").format(
             name=self.names.get(expert_id, f"#{expert_id}"), f=finding_id)), chosen)
 
-    @work(thread=True, group="write")
-    def write_assignment(self, expert_id: int, finding_id: int, role: AssignmentRole) -> None:
-        from expert_pool.assignments import assign
-        from garrison.db import write_session
+    def ask_override(self, expert_id: int, finding_id: int, role: AssignmentRole,
+                     refused: ConflictOfInterest, value: str = "") -> None:
+        """The assignment was refused: show why, and ask for the reason to assign anyway
+        (escape assigns nobody; ``value``: the reason typed before, kept for a retry)."""
+        def given(reason: str | None) -> None:
+            if reason is not None:
+                self.write_assignment(expert_id, finding_id, role, reason, refused)
 
+        self.app.push_screen(OverridePrompt(
+            _("{name} cannot be {role} on {t}:").format(name=refused.expert,
+                                                        role=role.value, t=refused.target),
+            refused.reasons, value=value), given)
+
+    @work(thread=True, group="write")
+    def write_assignment(self, expert_id: int, finding_id: int, role: AssignmentRole,
+                         override: str | None = None,
+                         refused: ConflictOfInterest | None = None) -> None:
+        """Assign (one action); ``override``: the reason to assign despite the conflict
+        the service reported (``refused``)."""
+        from expert_pool import service
+
+        name = self.names.get(expert_id, f"#{expert_id}")
         try:
-            with write_session(self.settings) as session:
-                done = assign(session, str(expert_id), role=role, actor=self.settings.actor,
-                              finding_id=finding_id, now=self.garrison.now(),
-                              tz=self.settings.timezone)
-                message = _("{name} is now {role} on finding #{f} (assignment #{a}).").format(
-                    name=self.names.get(expert_id, f"#{expert_id}"), role=role.value,
-                    f=finding_id, a=done.id)
-        except DatabaseBusy as exc:
+            done = service.assign(self.context, str(expert_id), role=role,
+                                  finding_id=finding_id, run_id=None, override=override)
+        except DatabaseBusy as exc:  # nothing was saved: ask again, keeping what was typed
+            overriding = refused is not None and override is not None
             self.app.call_from_thread(
-                self.notify, _("{why}. Choose the role again to retry.").format(why=exc.message),
+                self.notify, (_("{why}. The reason is kept: confirm again to retry.")
+                              if overriding else _("{why}. Choose the role again to retry."))
+                .format(why=exc.message),
                 title=_("Database busy"), severity="warning", timeout=12, markup=False)
-            self.app.call_from_thread(self.ask_role, expert_id, finding_id)
+            if refused is not None and override is not None:
+                self.app.call_from_thread(self.ask_override, expert_id, finding_id, role,
+                                          refused, override)
+            else:
+                self.app.call_from_thread(self.ask_role, expert_id, finding_id)
+            return
+        except ConflictOfInterest as exc:
+            self.app.call_from_thread(self.notify, exc.message, title=_("Refused"),
+                                      severity="error", timeout=10, markup=False)
+            self.app.call_from_thread(self.ask_override, expert_id, finding_id, role, exc)
             return
         except GarrisonError as exc:
             self.app.call_from_thread(self.notify, str(exc), title=_("Refused"),
                                       severity="error", timeout=10, markup=False)
             return
+        message = _("{name} is now {role} on finding #{f} (assignment #{a}).").format(
+            name=name, role=role.value, f=finding_id, a=done.id)
+        if done.override_reason:
+            message += " " + _("Conflict overridden: {r} (audited).").format(
+                r=done.override_reason)
         self.app.call_from_thread(self.notify, message, title=_("Assigned"), markup=False)
         self.app.call_from_thread(self._after_assign)
 

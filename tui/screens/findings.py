@@ -24,6 +24,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
@@ -32,7 +33,9 @@ from garrison.errors import DatabaseBusy, GarrisonError
 from garrison.findings.listing import FindingFilter, FindingRow, is_overdue
 from garrison.i18n import _
 from garrison.vocab import FindingStatus, Severity
-from tui.screens.base import SEVERITY_STYLE, GarrisonScreen, PaletteCommand
+from garrison.words import SEVERITY_STYLE
+from tui.screens.base import GarrisonScreen, PaletteCommand
+from tui.timefmt import zone_label
 from tui.widgets.export_prompt import ExportPrompt
 from tui.widgets.status_prompt import StatusChange, StatusPrompt
 from tui.widgets.table import MeasuredTable
@@ -102,7 +105,9 @@ class FindingsScreen(GarrisonScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#table", DataTable)
+        table = self.query_one("#table", MeasuredTable)
+        table.more_below = lambda: self.more or (
+            self.total is not None and self.loaded < self.total)
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         table.focus()
@@ -125,14 +130,9 @@ class FindingsScreen(GarrisonScreen):
 
     @work(thread=True, group="units")
     def load_units(self) -> None:
-        from sqlmodel import select
+        from garrison.org.service import unit_codes
 
-        from garrison.db import read_session
-        from garrison.models import Unit
-
-        with read_session(self.settings) as session:
-            codes = list(session.exec(select(Unit.code).order_by(Unit.code)))
-        self.app.call_from_thread(self._set_units, codes)
+        self.app.call_from_thread(self._set_units, unit_codes(self.context))
 
     def _set_units(self, codes: list[str]) -> None:
         self.query_one("#unit", Input).suggester = SuggestFromList(codes, case_sensitive=False)
@@ -200,22 +200,19 @@ class FindingsScreen(GarrisonScreen):
         if (order == "id" and not descending and offset == 0 and limit == PAGE
                 and self._quick(f)):
             return
-        from garrison.db import read_session
         from garrison.findings import service
-        from garrison.findings.queries import count_findings
 
         try:
             if offset == 0:  # risk acceptances past their date reopen, as in the CLI
                 reopened = service.sweep(self.context)
                 if reopened:
                     self.app.call_from_thread(self._say_reopened, reopened)
-            with read_session(self.settings) as session:
-                if not self._read_page(session, f, order, descending, offset, limit):
-                    return
-                if offset == 0:
-                    total = count_findings(session, f, now=self.garrison.now())
-                    if not worker.is_cancelled:
-                        self.app.call_from_thread(self._show_total, f, total)
+            if not self._read_page(f, order, descending, offset, limit):
+                return
+            if offset == 0:
+                total = service.count(self.context, f)
+                if not worker.is_cancelled:
+                    self.app.call_from_thread(self._show_total, f, total)
         except GarrisonError as exc:
             self.app.call_from_thread(self._show_problem, exc)
 
@@ -223,13 +220,13 @@ class FindingsScreen(GarrisonScreen):
         self.notify(_("Reopened {n} finding(s) whose risk acceptance expired: {ids}").format(
             n=len(ids), ids=", ".join(map(str, ids))), markup=False)
 
-    def _read_page(self, session: Any, f: FindingFilter, order: str, descending: bool,
-                   offset: int, limit: int = PAGE) -> bool:
+    def _read_page(self, f: FindingFilter, order: str, descending: bool, offset: int,
+                   limit: int = PAGE) -> bool:
         """Read a page and hand it to the table; False if the worker was cancelled."""
-        from garrison.findings.queries import list_findings
+        from garrison.findings import service
 
-        rows = list_findings(session, f, limit=limit + 1, order=order, descending=descending,
-                             offset=offset, now=self.garrison.now())
+        rows = service.rows(self.context, f, limit=limit + 1, offset=offset, order=order,
+                            descending=descending)
         if get_current_worker().is_cancelled:
             return False
         self.app.call_from_thread(self._show_rows, f, rows[:limit], offset, len(rows) > limit)
@@ -323,10 +320,30 @@ class FindingsScreen(GarrisonScreen):
     @work(thread=True, group="more")
     def fetch_more(self) -> None:
         """The next page, in its own group (it must not cancel the count of the first)."""
-        from garrison.db import read_session
+        self._read_page(self.filter, self.order, self.descending, self.loaded)
 
-        with read_session(self.settings) as session:
-            self._read_page(session, self.filter, self.order, self.descending, self.loaded)
+    @on(MeasuredTable.WantsEnd)
+    def load_to_end(self) -> None:
+        self.more = False
+        self.notify(_("Loading to the end of the list…"), timeout=3)
+        self.fetch_rest(self.filter, self.order, self.descending, self.loaded)
+
+    @work(thread=True, exclusive=True, group="more")
+    def fetch_rest(self, f: FindingFilter, order: str, descending: bool, offset: int) -> None:
+        """Every row after the loaded ones (``G``/``End``: the real end), then the cursor
+        goes to the last."""
+        from garrison.findings import service
+
+        rows = service.rows(self.context, f, limit=None, offset=offset, order=order,
+                            descending=descending)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_rows, f, rows, offset, False)
+            self.app.call_from_thread(self._cursor_to_end)
+
+    def _cursor_to_end(self) -> None:
+        table = self.query_one("#table", DataTable)
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1)
 
     # ------------------------------------------------------------------ detail
 
@@ -339,28 +356,30 @@ class FindingsScreen(GarrisonScreen):
 
     @work(thread=True, exclusive=True, group="detail")
     def show_detail(self, finding_id: int) -> None:
-        from garrison.db import read_session
-        from garrison.findings.queries import finding_detail
+        from garrison.findings import service
 
-        with read_session(self.settings) as session:
-            try:
-                detail = finding_detail(session, finding_id, now=self.garrison.now())
-            except GarrisonError as exc:
-                self.app.call_from_thread(self._detail, Text(exc.message))
-                return
-            render = self.render_detail(detail, self.garrison.now(), self.local)
+        try:
+            detail = service.read_detail(self.context, finding_id)
+        except GarrisonError as exc:
+            self.app.call_from_thread(self._detail, Text(exc.message))
+            return
+        render = self.render_detail(detail, self.garrison.now(), self.local,
+                                    self.settings.timezone)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._detail, render)
 
     def _detail(self, render: Any) -> None:
-        self.query_one("#detail-text", Static).update(render)
+        try:
+            self.query_one("#detail-text", Static).update(render)
+        except NoMatches:  # a late answer while the screen is taken down is dropped
+            pass
 
     def local(self, moment: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
         """A stored (UTC) time in the deployment's zone, as every screen shows times."""
         return moment.astimezone(ZoneInfo(self.settings.timezone)).strftime(fmt)
 
     @staticmethod
-    def render_detail(detail: Any, now: datetime, local: Any) -> Group:
+    def render_detail(detail: Any, now: datetime, local: Any, zone: str) -> Group:
         f = detail.finding
         overdue = is_overdue(f.status, f.due_at, now)
         head = Text.from_markup(
@@ -383,7 +402,8 @@ class FindingsScreen(GarrisonScreen):
             for key, value in list(f.evidence.items())[:20]:
                 evidence.add_row(str(key), escape(str(value))[:300])
             parts.append(evidence)
-        history = Table(_("when"), _("what"), _("who"), title=_("History"), expand=True)
+        history = Table(_("when ({zone})").format(zone=zone_label(zone, now)), _("what"),
+                        _("who"), title=_("History"), expand=True)
         for event in detail.events:
             what = event.kind.value
             if event.from_status and event.from_status != event.to_status:

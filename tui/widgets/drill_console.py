@@ -1,18 +1,18 @@
 """The live console of one drill run: clock, timeline, expectations, heat, scores, responses.
 
-Every second a worker reads the run from the database and replays it
-(``drills.store.replay``, what ``garrison drill status`` shows), so the console follows
-a run that another process drives (``garrison drill run PLAYBOOK --clock fast:N``) and
-the responses other terminals record. The response form calls
-``drills.store.record_response`` exactly as ``garrison drill respond`` does.
+Every second a worker reads the run and its replay (``drills.service.show``, what
+``garrison drill status`` shows), so the console follows a run that another process
+drives (``garrison drill run PLAYBOOK --clock fast:N``) and the responses other
+terminals record. The response form calls ``drills.service.respond`` exactly as
+``garrison drill respond`` does; each event is said by ``drills.events.describe``, as
+the engine prints it and the report writes it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -34,21 +34,23 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from drills.events import QUIET, VERDICT_STYLE, EventKind
 from garrison.errors import DatabaseBusy, GarrisonError
 from garrison.i18n import _
 from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.widgets.table import MeasuredTable
 
+if TYPE_CHECKING:
+    from drills.queries import EventRecord, RunStatus
+
 REFRESH_SECONDS = 1.0
-VERDICT_STYLE = {"met": "green", "late": "yellow", "missed": "red", "open": "dim"}
 EXPECT_COLUMNS = [("due", _("due")), ("team", _("team")), ("must", _("must")),
                   ("for", _("for")), ("left", _("left")), ("verdict", _("verdict"))]
 EXPECT_WIDTHS = {"due": 13, "team": 10, "must": 18, "for": 13, "left": 12}
 """Longer cells wrap (the rows grow) rather than push the verdict out of sight."""
 SCORE_COLUMNS = [("team", _("team")), ("name", _("name")), ("points", _("points"))]
-#: Derived events the timeline leaves out, as the engine's console does (a lesson is
-#: shown once, as the response that recorded it).
-QUIET = frozenset({"start", "expect", "done", "action", "lesson"})
+HIDDEN = QUIET | {EventKind.action}
+"""Kinds the timeline leaves out (an action's request: its result follows)."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,6 @@ class ConsoleState:
     actions: list[str] = field(default_factory=list)
 
 
-def clock_name(mode: str, speed: float, auto: bool) -> str:
-    if mode == "fast":
-        return f"fast:{speed:g}"
-    return mode + (" auto" if mode == "step" and auto else "")
-
-
 def left_text(seconds: float) -> str:
     """``25m left``; ``due now`` in the last second."""
     from drills.durations import format_duration
@@ -111,99 +107,28 @@ def verdict_text(verdict: str | None, points: float, *, pending: str | None = No
                 style=VERDICT_STYLE.get(verdict, ""))
 
 
-def event_line(event: Any) -> Text | None:
-    """A stored ``DrillEvent`` as a timeline line, or None (not worth a line). Mirrors what
-    the engine prints as the drill runs (``drills.engine``)."""
+def event_line(event: EventRecord) -> Text | None:
+    """A stored event as a timeline line, or None (not worth a line): its drill time and
+    what ``drills.events.describe`` says of it, as the engine prints it."""
     from drills.durations import clock_text
+    from drills.events import describe
 
+    if event.kind in HIDDEN:
+        return None
+    pieces = describe(event, actor=event.actor)
+    if not pieces:
+        return None
     at = (clock_text(event.drill_at) if event.drill_at is not None
           else _("(the engine stamps it)"))
-    line = Text(f"{at}  ", style="dim")
-    kind, data = event.kind, event.data or {}
-    note = event.note or ""
-    if kind == "response":
-        line.append(event.team or "?", style="cyan")
-        line.append(f" {event.action or ''}")
-        if event.step:
-            line.append(f" ({event.step})")
-        if data.get("level"):
-            line.append(f" [{data['level']}]")
-        if note:
-            line.append(f": {note}")
-        if event.actor:
-            line.append(f"  — {event.actor}", style="dim")
-    elif kind == "action-result":
-        if "error" in data:
-            line.append(f"{event.action or ''} {event.step or ''} failed: {data['error']}",
-                        style="red")
-        else:
-            line.append(f"{event.action or ''} {event.step or ''} done")
-    elif kind == "auto-check":
-        line.append(_("automatic check {s}: {n}").format(s=event.step or "", n=note),
-                    style="green")
-    elif kind == "adjust":
-        line.append(_("referee"), style="magenta")
-        line.append(f" {event.team or ''} {data.get('points', 0):+g}: {note}")
-    elif kind == "state":
-        line.append(_("run {what}").format(what=event.action or ""), style="bold")
-        if data.get("reason"):
-            line.append(f": {data['reason']}")
-        if event.action == "clock" and isinstance(data.get("to"), dict):
-            to = data["to"]
-            line.append(" → " + clock_name(str(to.get("clock")), float(to.get("speed", 0)),
-                                           bool(to.get("auto"))))
-    elif kind in QUIET:
-        return None
-    elif kind == "inject":
-        line.append(f"{event.action or ''} → {event.team or ''}", style="yellow")
-        if data.get("from"):
-            line.append(f" [{data['from']}]")
-        line.append(f" {note}")
-    elif kind == "post":
-        line.append(_("post"), style="yellow")
-        line.append(f" {data.get('platform')} {data.get('author')}: {note} "
-                    + _("(reach {r})").format(r=data.get("reach")))
-    elif kind == "verdict":
-        style = VERDICT_STYLE.get(note, "")
-        line.append(note, style=style)
-        line.append(f" {event.team or ''} {event.action or ''} ({event.step or ''}) "
-                    f"{data.get('points', 0):+g}")
-    elif kind == "clock":
-        line.append(_("clock {c} {v}").format(c=event.step or "", v=note),
-                    style="green" if note == "met" else "red")
-    elif kind == "clock-start":
-        line.append(_("clock {c} started: {t}").format(c=event.step or "", t=note))
-    elif kind == "escalation":
-        line.append(_("escalated to {to}").format(to=data.get("to")), style="bold red")
-        line.append(" " + _("(heat {h})").format(h=data.get("heat")) + f": {note}")
-    elif kind == "end":
-        line.append(_("drill over"), style="bold green")
-        scores = data.get("scores") or {}
-        if scores:
-            line.append("; " + ", ".join(f"{k} {v:g}" for k, v in scores.items()))
-    else:
-        label = {"spawn": _("rumour variant"), "reaction": _("reach"),
-                 "overdue": _("overdue"), "fired": _("step"), "adjusted": _("adjusted"),
-                 }.get(kind, kind)
-        if kind == "fired" and not note:
-            return None
-        detail = str(data.get("effect", "")) if kind == "reaction" else note
-        if kind == "overdue":
-            detail = _("{team} {does}, late credit still possible").format(
-                team=event.team or "", does=event.action or "")
-        line.append(f"{label} {event.step or event.team or ''}: {detail}")
-    return line
+    return Text.assemble((f"{at}  ", "dim"), *pieces)
 
 
-def read_state(session: Any, run_id: int, now: datetime) -> ConsoleState:
-    """The run as ``garrison drill status`` computes it, plus its stored timeline."""
-    from drills import store
+def console_state(run: RunStatus) -> ConsoleState:
+    """What the console shows of a run (``drills.service.show``: what ``garrison drill
+    status`` computes, plus its stored timeline)."""
     from drills.durations import clock_text
 
-    run = store.get_run(session, run_id)
-    rep = store.replay(session, run, now=now)
-    sim, pb = rep.sim, rep.loaded.playbook
-    alive = store.engine_alive(run, now)
+    sim, pb = run.sim, run.loaded.playbook
     t = sim.t
     rows: list[tuple[tuple[int, float], ExpectRow]] = []
     for e in sim.expectations:
@@ -239,7 +164,7 @@ def read_state(session: Any, run_id: int, now: datetime) -> ConsoleState:
     rows.sort(key=lambda pair: pair[0])
     names = {team.id: team.name or team.role for team in pb.teams}
     timeline = []
-    for event in rep.events:
+    for event in run.events:
         text = event_line(event)
         if text is not None:
             timeline.append((f"{event.key}@{event.drill_at}", text))
@@ -248,22 +173,20 @@ def read_state(session: Any, run_id: int, now: datetime) -> ConsoleState:
     actions = [*(x.spec.does for x in sim.expectations),
                *(c.spec.does for c in sim.clocks.values()), *_known_actions()]
     return ConsoleState(
-        run_id=run_id, title=run.playbook_title, state=run.state.value,
-        clock=clock_name(run.clock_mode, run.speed, run.auto), t=t, level=str(sim.level),
-        heat=sim.heat(), heat_series=series, engine=run.owner if alive else None,
-        unstamped=sum(1 for e in rep.events if e.input and e.drill_at is None),
-        ended=run.state in store.ENDED, timeline=timeline,
+        run_id=run.id, title=run.title, state=run.state.value, clock=run.clock, t=t,
+        level=str(sim.level), heat=sim.heat(), heat_series=series, engine=run.engine,
+        unstamped=run.unstamped, ended=run.ended, timeline=timeline,
         expectations=[row for _order, row in rows],
         scores=[(team, names.get(team, team), points)
                 for team, points in sim.totals().items()],
         teams=[(team.id, team.id) for team in pb.teams],
         targets=[s.id for s in pb.steps] + [p.id for p in pb.posts]
-        + [x.id for x in pb.escalation] + [c.id for c in rep.loaded.clocks],
+        + [x.id for x in pb.escalation] + [c.id for c in run.loaded.clocks],
         actions=list(dict.fromkeys(actions)))
 
 
 def _known_actions() -> tuple[str, ...]:
-    from drills.schema import KNOWN_ACTIONS
+    from drills.service import KNOWN_ACTIONS
 
     return KNOWN_ACTIONS
 
@@ -353,12 +276,11 @@ class DrillConsole(GarrisonScreen):
 
     @work(thread=True, exclusive=True, group="console")
     def refresh_state(self) -> None:
-        from garrison.db import read_session
+        from drills import service
 
         self._busy = True
         try:
-            with read_session(self.settings) as session:
-                state = read_state(session, self.run_id, self.settings.now())
+            state = console_state(service.show(self.context, self.run_id))
         except GarrisonError as exc:
             self.app.call_from_thread(self._problem, exc)
             return
@@ -460,18 +382,12 @@ class DrillConsole(GarrisonScreen):
     @work(thread=True, group="write")
     def record(self, team: str, does: str, step: str | None, note: str | None,
                level: str | None) -> None:
-        from drills import store
+        from drills import service
         from drills.durations import clock_text
-        from garrison.db import write_session
 
         try:
-            with write_session(self.settings) as session:
-                run = store.get_run(session, self.run_id)
-                event = store.record_response(session, run, team=team, does=does, step=step,
-                                              note=note, level=level,
-                                              actor=self.settings.actor,
-                                              now=self.settings.now())
-                at = event.drill_at
+            at = service.respond(self.context, self.run_id, team=team, does=does, step=step,
+                                 note=note, level=level).drill_at
         except DatabaseBusy as exc:  # the form keeps what was typed
             self.app.call_from_thread(
                 self.notify, _("{why}. The form keeps your entry: record it again to retry.")
@@ -496,6 +412,6 @@ class DrillConsole(GarrisonScreen):
 
 
 def _levels() -> tuple[str, ...]:
-    from drills.store import CLASSIFY_LEVELS
+    from drills.service import CLASSIFY_LEVELS
 
     return CLASSIFY_LEVELS

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 from garrison.errors import GarrisonError
 from garrison.findings.export.base import Exporter
 from garrison.findings.export.csv_format import CsvExporter
@@ -12,6 +10,7 @@ from garrison.findings.export.json_format import JsonExporter
 from garrison.findings.export.ocsf_format import OcsfExporter
 from garrison.findings.export.xlsx_format import XlsxExporter
 from garrison.i18n import _
+from garrison.words import did_you_mean
 
 FORMATS: dict[str, type[Exporter]] = {
     exporter.name: exporter
@@ -24,8 +23,7 @@ def get_exporter(name: str) -> Exporter:
     exporter = FORMATS.get(name.strip().lower())
     if exporter is not None:
         return exporter()
-    close = difflib.get_close_matches(name.strip().lower(), list(FORMATS), n=1, cutoff=0.5)
-    suggestion = _(" (did you mean {c!r}?)").format(c=close[0]) if close else ""
+    suggestion = did_you_mean(name.strip().lower(), FORMATS, cutoff=0.5)
     raise GarrisonError(
         _("unknown export format {name!r}{suggestion}").format(name=name, suggestion=suggestion),
         hint=_("Formats: {formats}.").format(formats=", ".join(FORMATS)),
