@@ -12,11 +12,14 @@ marks (a key sent, rows seen on the pane). Prints:
 3. for the filter keystrokes, the median of each phase from ``send-keys`` to the rows
    and count drawn.
 
-With ``--py-spy PATH`` (a ``py-spy`` binary), the app is also sampled during the
-keystrokes and the dashboard load, and the functions holding the most samples
-(on-CPU, every thread) are listed.
+With ``--py-spy PATH`` (a ``py-spy`` binary, e.g. ``pip install --target DIR py-spy``:
+it is not a project dependency), the app is also sampled during the dashboard's load
+and the last typing round, and the functions holding the most samples (on-CPU, every
+thread) are listed; ``--cprofile`` profiles the main thread of the last typing round.
+Keys typed under a profiler are left out of the phase medians.
 
     .venv/bin/python bench/tui_profile.py [--findings 100000] [--rounds 3] [--py-spy BIN]
+        [--cprofile] [--out DIR] [--db-file PATH]
 """
 
 from __future__ import annotations
@@ -195,16 +198,24 @@ def profile_dashboard(term: Tmux, db: str, truth: Truth, tmp: Path, poll: float,
              seen["severity"] + 0.05)
 
 
-PHASES = [
-    # (label, event the phase ends on); each phase starts where the one before ended
-    ("send-keys -> key event in the app", "key received"),
-    ("key -> Input.Changed handled (filter_changed)", "FindingsScreen.filter_changed start"),
-    ("-> worker thread runs quick_list", "quick_list start"),
-    ("quick_list: connect, checks, page query", "quick_list rows read"),
-    ("-> _show_rows starts (call_from_thread)", "FindingsScreen._show_rows start"),
-    ("_show_rows: clear + add_row x100", "FindingsScreen._show_rows end"),
-    ("-> frame rendered (App._display start)", "App._display start"),
-    ("App._display: render segments", "App._display end"),
+MILESTONES = [
+    # (label, event, chained): a chained milestone is the first such event after the one
+    # before it; the others are the first after the key was sent
+    ("key event in the app", "key received", True),
+    ("worker: quick_list starts", "quick_list start", True),
+    ("worker: page read (connect, checks, query)", "quick_list rows read", True),
+    ("main: _show_rows starts (call_from_thread)", "FindingsScreen._show_rows start", True),
+    ("main: _show_rows ends (clear, add_row x100)", "FindingsScreen._show_rows end", True),
+    ("main: table measures its rows (idle) start", "DataTable._update_dimensions start table",
+     True),
+    ("main: ... measured", "DataTable._update_dimensions end", True),
+    ("main: table render_lines starts", "DataTable.render_lines start table", True),
+    ("main: ... rendered", "DataTable.render_lines end", True),
+    ("main: frame written (driver.write)", "driver.write", True),
+    ("worker: count read", "quick_list end", False),
+    ("main: _show_total", "FindingsScreen._show_total start", False),
+    ("detail worker: read_detail starts", "findings.service.read_detail start", False),
+    ("main: detail pane updated", "FindingsScreen._detail end", False),
 ]
 
 
@@ -215,6 +226,9 @@ def profile_typing(term: Tmux, db: str, truth: Truth, tmp: Path, poll: float, ro
     per_phase: dict[str, list[float]] = collections.defaultdict(list)
     proc = None
     keys: list[tuple[str, Expected, float, dict[str, float]]] = []
+    profiled: set[int] = set()
+    """Keys typed under a profiler (the last round, with --py-spy or --cprofile): left
+    out of the phases when other rounds were not."""
     for round_ in range(rounds):
         start = time.perf_counter()
         stats = tmp / "typing.pstats" if cprofile and round_ == rounds - 1 else None
@@ -228,7 +242,7 @@ def profile_typing(term: Tmux, db: str, truth: Truth, tmp: Path, poll: float, ro
             settle(pid)
             term.keys("/")
             settle(pid)
-            if spy and round_ == 0:
+            if spy and round_ == rounds - 1:
                 proc = py_spy(spy, pid, tmp / "typing.spy")
                 time.sleep(1)
             for key, label, want in plan:
@@ -239,6 +253,8 @@ def profile_typing(term: Tmux, db: str, truth: Truth, tmp: Path, poll: float, ro
                     "count": lambda pane, w=want: count_drawn(pane, w.total)},  # type: ignore[misc]
                     poll=poll, timeout=15)
                 keys.append((label, want, sent_mono, seen))
+                if (spy or cprofile) and round_ == rounds - 1 and rounds > 1:
+                    profiled.add(len(keys) - 1)
                 settle(pid)
             if proc is not None:
                 spy_report(proc, tmp / "typing.spy",
@@ -252,46 +268,31 @@ def profile_typing(term: Tmux, db: str, truth: Truth, tmp: Path, poll: float, ro
     sends = [k[2] for k in keys] + [float("inf")]
     details: list[str] = []
     for i, (label, want, sent, seen) in enumerate(keys):
-        if label == "ctrl+u":
+        if label == "ctrl+u" or i in profiled:
             continue
         window = events_in(events, sent, sends[i + 1])
         at = sent
-        for name, prefix in PHASES:
-            e = first(window, prefix, at)
+        for name, prefix, chained in MILESTONES:
+            e = first(window, prefix, at if chained else sent)
             if e is None:
-                break
-            per_phase[name].append(e.at - at)
-            at = e.at
-        write = first(window, "driver.write", at)
-        if write is not None:
-            per_phase["-> written to the terminal (driver.write)"].append(write.at - at)
-            at = write.at
-        per_phase["-> rows seen on the pane (tmux, poll)"].append(sent + seen["rows"] - at)
-        rows_read = first(window, "quick_list rows read", sent)
-        count_read = first(window, "quick_list end", sent)
-        total = first(window, "FindingsScreen._show_total end", sent)
-        if rows_read and count_read:
-            per_phase["(beside) count query, in the worker"].append(count_read.at - rows_read.at)
-        if total:
-            per_phase["(beside) _show_total done after the key"].append(total.at - sent)
-        per_phase["(beside) count seen on the pane"].append(seen["count"])
-        per_phase["TOTAL: send-keys -> rows and count drawn"].append(max(seen.values()))
-        detail = first(window, "findings.service.read_detail start", sent)
-        shown = first(window, "FindingsScreen._detail end", sent)
-        if detail and shown:
-            per_phase["(beside) detail worker: read_detail start"].append(detail.at - sent)
-            per_phase["(beside) detail worker: _detail shown"].append(shown.at - sent)
+                continue
+            per_phase[name].append(e.at - sent)
+            if chained:
+                at = e.at
+        per_phase["PANE: rows seen"].append(seen["rows"])
+        per_phase["PANE: rows and count seen"].append(max(seen.values()))
         details.append(f"   {label:8} {want.total:>7,}  " + "  ".join(
             f"{_short(e.what)}={(e.at - sent) * 1000:.0f}"
             for e in window if not e.what.startswith(("driver.write", "import"))
             and e.at - sent < 1.0)[:1400])
-    n = sum(1 for k in keys if k[0] != "ctrl+u")
-    print(f"\n3. filter keystrokes (traced): {n} keys; median (and max) of each phase, ms")
-    for name, values in per_phase.items():
+    n = sum(1 for i, k in enumerate(keys) if k[0] != "ctrl+u" and i not in profiled)
+    print(f"\n3. filter keystrokes (traced, no profiler): {n} keys; each milestone's time "
+          f"after send-keys, ms: median (max), in the order of the medians")
+    for name, values in sorted(per_phase.items(), key=lambda kv: statistics.median(kv[1])):
         print(f"   {name:48} {statistics.median(values) * 1000:7.1f} "
               f"({max(values) * 1000:6.1f})  n={len(values)}")
     print("   each key's events (ms after send-keys), first round:")
-    for line in details[:len(plan)]:
+    for line in details[:sum(1 for key, _label, _want in plan if key != "C-u")]:
         print(line)
 
 

@@ -105,8 +105,6 @@ def _quick(module: ModuleType) -> None:
 
 def _findings_screen(module: ModuleType) -> None:
     cls = module.FindingsScreen
-    wrap(cls, "filter_changed", "FindingsScreen.filter_changed",
-         detail=lambda self: f"text={self.query_one('#text').value!r}")
     wrap(cls, "_show_rows", "FindingsScreen._show_rows",
          detail=lambda *a: f"text={a[1].text!r} rows={len(a[2])}")
     wrap(cls, "_show_total", "FindingsScreen._show_total",
