@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from garrison import __version__
+from garrison.cli.coercion import install as _lazy_coercion
 from garrison.cli.context import CliState, console, err_console, open_db, state
 from garrison.cli.lazy import LazyGroup
 from garrison.errors import GarrisonError
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from garrison.settings import Settings
+
+_lazy_coercion()  # plain option values skip pydantic (see garrison.cli.coercion)
 
 app = typer.Typer(
     cls=LazyGroup,
