@@ -8,10 +8,20 @@ appearing. Then it times, as a user runs them (a whole process, start-up include
 median of ``--rounds``) with the command's peak RSS (GNU ``/usr/bin/time``):
 
 - ``garrison assets list``; ``assets list --unit hz-jw --service tcp/22``; a middle
-  page (``--after``); ``scan show RUN``;
-- the same service calls inside one process (the query time: target < 0.3 s);
+  page (``--after``); ``scan show RUN``; ``assets list --json`` (target < 0.3 s and
+  150 MB each: issue 11, section 6); these take the CLI's quick path
+  (``scanner.quick``), and ``assets list`` once more with ``GARRISON_NO_QUICK=1`` (the
+  full ORM path) for comparison;
+- the same reads inside one process (the query time alone): the ORM service calls
+  (warm engine) and the quick path's (a connection each, as the CLI opens);
 - the same first page through ``sqlite3`` or ``psql``, the tool a user would
   otherwise pick.
+
+The verdict judges the whole-process figures: what a user waits for. The children run
+as an installed copy does, with its bytecode compiled (pip compiles it at install): a
+first, uncounted run of each command writes it to a temporary cache
+(``PYTHONPYCACHEPREFIX``; ``PYTHONDONTWRITEBYTECODE`` is lifted for them), so no round
+pays for compiling the sources.
 
     .venv/bin/python bench/assets_bench.py [--assets 65536] [--rounds 5]
     .venv/bin/python bench/assets_bench.py --db postgresql+psycopg://u:pw@127.0.0.1/scratch
@@ -164,11 +174,14 @@ def _sql_tool(db: str, sql: str) -> list[str]:
     return ["psql", "postgresql://" + db.split("://", 1)[1], "-X", "-q", "-c", sql]
 
 
-def _service_times(db: str, run_id: int, after: str, rounds: int) -> dict[str, float]:
+def _service_times(db: str, run_id: int, after: str, rounds: int
+                   ) -> dict[str, tuple[float, float]]:
+    """Seconds of each read inside one process: (ORM service call, quick path)."""
     from garrison import db as gdb
     from garrison.settings import Settings
     from scanner.listing import AssetQuery
     from scanner.queries import search_assets
+    from scanner.quick import quick_assets, quick_run
     from scanner.run_queries import run_changes
 
     settings = Settings(db=db, actor="bench")
@@ -179,17 +192,32 @@ def _service_times(db: str, run_id: int, after: str, rounds: int) -> dict[str, f
                 return fn(session)
         return call
 
+    def answered(fn: Callable[[], object | None]) -> Callable[[], object]:
+        def call() -> object:
+            result = fn()
+            if result is None:
+                raise SystemExit("the quick path stepped aside: the bench would time the "
+                                 "wrong road")
+            return result
+        return call
+
+    tcp22 = AssetQuery(unit="hz-jw", service="tcp/22")
     calls = {
-        "assets list": timed(lambda s: search_assets(s, AssetQuery(), limit=50)),
-        "assets list --unit hz-jw --service tcp/22": timed(lambda s: search_assets(
-            s, AssetQuery(unit="hz-jw", service="tcp/22"), limit=50)),
-        f"assets list --after {after}": timed(lambda s: search_assets(
-            s, AssetQuery(), limit=50, after=after)),
-        f"scan show {run_id}": timed(lambda s: run_changes(s, run_id, limit=50)),
+        "assets list": (timed(lambda s: search_assets(s, AssetQuery(), limit=50)),
+                        answered(lambda: quick_assets(db, AssetQuery(), limit=50))),
+        "assets list --unit hz-jw --service tcp/22": (
+            timed(lambda s: search_assets(s, tcp22, limit=50)),
+            answered(lambda: quick_assets(db, tcp22, limit=50))),
+        f"assets list --after {after}": (
+            timed(lambda s: search_assets(s, AssetQuery(), limit=50, after=after)),
+            answered(lambda: quick_assets(db, AssetQuery(), limit=50, after=after))),
+        f"scan show {run_id}": (timed(lambda s: run_changes(s, run_id, limit=50)),
+                                answered(lambda: quick_run(db, run_id, limit=50))),
     }
-    next(iter(calls.values()))()  # warm the engine
-    return {name: statistics.median(_inproc(fn) for _ in range(rounds))
-            for name, fn in calls.items()}
+    next(iter(calls.values()))[0]()  # warm the engine
+    return {name: (statistics.median(_inproc(orm) for _ in range(rounds)),
+                   statistics.median(_inproc(fast) for _ in range(rounds)))
+            for name, (orm, fast) in calls.items()}
 
 
 def _middle_cursor(count: int) -> str:
@@ -226,23 +254,30 @@ def main() -> None:
         print(f"generated {args.assets:,} assets, {args.assets * len(SERVICES):,} services, "
               f"{args.assets:,} findings and changes in {time.perf_counter() - started:.1f} s")
         after = _middle_cursor(args.assets)
-        env = {**os.environ, "GARRISON_DB": db, "GARRISON_NO_QUICK": ""}
-        commands = {
-            "assets list": [garrison, "assets", "list"],
+        env = {**os.environ, "GARRISON_DB": db, "GARRISON_NO_QUICK": "",
+               "PYTHONPYCACHEPREFIX": f"{tmp}/pycache"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        full_env = {**env, "GARRISON_NO_QUICK": "1"}
+        tool = "sqlite3" if not args.db else "psql"
+        commands: dict[str, tuple[list[str], dict[str, str]]] = {
+            "assets list": ([garrison, "assets", "list"], env),
             "assets list --unit hz-jw --service tcp/22":
-                [garrison, "assets", "list", "--unit", "hz-jw", "--service", "tcp/22"],
-            f"assets list --after {after}": [garrison, "assets", "list", "--after", after],
-            f"scan show {run_id}": [garrison, "scan", "show", str(run_id)],
-            "assets list --json": [garrison, "assets", "list", "--json"],
-            "garrison --version (CLI floor)": [garrison, "--version"],
-            f"{'sqlite3' if not args.db else 'psql'}: count + first page of assets":
-                _sql_tool(db, FIRST_PAGE_SQL),
-            f"{'sqlite3' if not args.db else 'psql'}: count + first page of the run's changes":
-                _sql_tool(db, CHANGES_SQL.format(run=run_id)),
+                ([garrison, "assets", "list", "--unit", "hz-jw", "--service", "tcp/22"], env),
+            f"assets list --after {after}": ([garrison, "assets", "list", "--after", after],
+                                             env),
+            f"scan show {run_id}": ([garrison, "scan", "show", str(run_id)], env),
+            "assets list --json": ([garrison, "assets", "list", "--json"], env),
+            "(full ORM path) GARRISON_NO_QUICK=1 assets list":
+                ([garrison, "assets", "list"], full_env),
+            "garrison --version (CLI floor)": ([garrison, "--version"], env),
+            f"{tool}: count + first page of assets": (_sql_tool(db, FIRST_PAGE_SQL), env),
+            f"{tool}: count + first page of the run's changes":
+                (_sql_tool(db, CHANGES_SQL.format(run=run_id)), env),
         }
         results = {}
-        for name, argv in commands.items():
-            runs = [run_child(argv, env, tmp) for _ in range(args.rounds)]
+        for name, (argv, child_env) in commands.items():
+            run_child(argv, child_env, tmp)  # compiles the bytecode; not counted
+            runs = [run_child(argv, child_env, tmp) for _ in range(args.rounds)]
             results[name] = (statistics.median(w for w, _m in runs), max(m for _w, m in runs))
         service = _service_times(db, run_id, after, args.rounds)
     backend = "PostgreSQL" if args.db else "SQLite"
@@ -251,15 +286,19 @@ def main() -> None:
           f"{'seconds':>8} {'peak MB':>8}")
     for name, (seconds, rss) in results.items():
         print(f"{name:62} {seconds:8.3f} {rss:8.1f}")
-    print(f"\n{'service call alone (in one process, warm engine)':62} {'seconds':>8}")
-    for name, seconds in service.items():
-        print(f"{name:62} {seconds:8.3f}")
-    worst_query = max(service.values())
-    worst_rss = max(rss for name, (_s, rss) in results.items() if name.startswith(
-        ("assets", "scan")))
-    print(f"\nfirst page < 0.3 s of query time: {'met' if worst_query < 0.3 else 'MISSED'} "
-          f"(slowest {worst_query:.3f} s); memory < 150 MB: "
-          f"{'met' if worst_rss < 150 else 'MISSED'} (largest {worst_rss:.0f} MB)")
+    print(f"\n{'the read alone, in one process (median)':62} {'ORM':>8} {'quick':>8}")
+    for name, (orm, fast) in service.items():
+        print(f"{name:62} {orm:8.3f} {fast:8.3f}")
+    first_pages = {name: value for name, value in results.items()
+                   if name.startswith(("assets", "scan"))}
+    slowest = max(first_pages, key=lambda name: first_pages[name][0])
+    worst_wall = first_pages[slowest][0]
+    worst_rss = max(rss for _s, rss in first_pages.values())
+    worst_query = max(fast for _orm, fast in service.values())
+    print(f"\nfirst page, whole process < 0.3 s: {'met' if worst_wall < 0.3 else 'MISSED'} "
+          f"(slowest {worst_wall:.3f} s: {slowest}; the quick read alone at most "
+          f"{worst_query:.3f} s); memory < 150 MB: {'met' if worst_rss < 150 else 'MISSED'} "
+          f"(largest {worst_rss:.0f} MB)")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -87,6 +87,53 @@ class Bulk:
         inserted = self._state("inserted")
         inserted[table.name] = inserted.get(table.name, 0) + len(batch)
 
+    def insert_select(self, table: sa.Table, columns: Sequence[str], select: str,
+                      params: Sequence[Any], *, count: int,
+                      on_conflict_skip: str | None = None) -> None:
+        """``INSERT INTO table (columns) SELECT ...``: rows made by the database from
+        staged ones (``stage``), without a value crossing the driver per row; ``count``
+        is how many rows it offers (for ``keep_statistics``)."""
+        _check(table, [*columns, *([on_conflict_skip] if on_conflict_skip else [])])
+        names = ", ".join(self._quote(c) for c in columns)
+        skip = (f" ON CONFLICT ({self._quote(on_conflict_skip)}) DO NOTHING"
+                if on_conflict_skip else "")
+        self.execute(f"INSERT INTO {self._quote(table.name)} ({names}) {select}{skip}", params)
+        inserted = self._state("inserted")
+        inserted[table.name] = inserted.get(table.name, 0) + count
+
+    def stage(self, name: str, columns: Sequence[tuple[str, Any]], key: Sequence[str],
+              rows: Sequence[Sequence[Any]]) -> str:
+        """A temporary table of this transaction holding ``rows`` (and nothing else);
+        returns its quoted name. ``columns`` are ``(name, type)``: ``int``, or a
+        column whose type the values have (the database keeps its type)."""
+        q = self._quote(name)
+        made = self._state("temporary")
+        if name in made:
+            self.execute(f"DELETE FROM {q}", ())
+        else:
+            dialect = self.connection.dialect
+            cols = ", ".join(
+                f"{self._quote(c)} " + ("INTEGER" if kind is int else "" if self.sqlite
+                                        else kind.type.compile(dialect=dialect))
+                for c, kind in columns)
+            pk = ", ".join(self._quote(c) for c in key)
+            if self.sqlite:  # lives as long as the connection: emptied for each use
+                self.execute(f"CREATE TEMP TABLE IF NOT EXISTS {q} ({cols}, "
+                             f"PRIMARY KEY ({pk}))", ())
+                self.execute(f"DELETE FROM {q}", ())
+            else:
+                self.execute(f"CREATE TEMPORARY TABLE {q} ({cols}, PRIMARY KEY ({pk})) "
+                             "ON COMMIT DROP", ())
+            made[name] = 1
+        if rows:
+            names = ", ".join(self._quote(c) for c, _kind in columns)
+            if self.sqlite:
+                marks = ", ".join([self.mark] * len(columns))
+                self._many(f"INSERT INTO {q} ({names}) VALUES ({marks})", rows)
+            else:
+                self._copy(q, names, rows)
+        return q
+
     def update(self, table: sa.Table, columns: Sequence[str], key: str,
                rows: Iterable[Sequence[Any]]) -> None:
         """``UPDATE table SET col=? ... WHERE key=?``; each row is (values..., key)."""
@@ -159,7 +206,7 @@ class Bulk:
                 self.execute(f"ANALYZE {self._quote(name)}", ())
                 analysed[name] = rows
 
-    def _copy(self, target: str, names: str, rows: list[Sequence[Any]]) -> None:
+    def _copy(self, target: str, names: str, rows: Iterable[Sequence[Any]]) -> None:
         """PostgreSQL's COPY: twenty times the rows per second of executemany."""
         cursor = self.connection.connection.cursor()
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -24,6 +24,7 @@ scan_app = typer.Typer(help=_("Scope-guarded scans, nmap XML import, the run his
                        no_args_is_help=True)
 assets_app = typer.Typer(help=_("The inventory: assets and services found by scans."),
                          no_args_is_help=True)
+T = TypeVar("T")
 
 class Technique(enum.StrEnum):
     syn = "syn"
@@ -159,13 +160,9 @@ def _render_report(report: ScanReport) -> None:
 
 
 def _render_counts(counts: dict[str, int]) -> None:
-    changes = {k.split(".", 1)[1]: v for k, v in counts.items() if k.startswith("change.")}
-    findings = {k.split(".", 1)[1]: v for k, v in counts.items() if k.startswith("finding.")}
-    out = console()
-    out.print(_("Changes: {c}").format(
-        c=", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or _("none")))
-    out.print(_("Findings: {f}").format(
-        f=", ".join(f"{k} {v}" for k, v in sorted(findings.items())) or _("none")))
+    from scanner.render import render_counts
+
+    render_counts(console(), counts)
 
 
 @scan_app.command("import")
@@ -249,6 +246,23 @@ ChangeAfterOpt = Annotated[int | None, typer.Option("--after", metavar="ID", hel
     "Start after this change id (the next page)."))]
 
 
+def _quick(ctx: typer.Context, read: Callable[[str], T | None]) -> T | None:
+    """``read`` the database without loading the ORM (``scanner.quick``), when that road
+    is open: ``None`` sends the command down the full path, which explains problems."""
+    import os
+
+    from garrison.cli.context import state
+    from garrison.dburl import resolve_db_url
+
+    if os.environ.get("GARRISON_NO_QUICK"):
+        return None
+    try:
+        url = resolve_db_url(state(ctx).db)
+    except ValueError:
+        return None  # the full path reports the bad URL
+    return read(url)
+
+
 @scan_app.command("list")
 def list_(
     ctx: typer.Context,
@@ -260,17 +274,22 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """Scan and import runs, the latest observation first, a page at a time."""
-    from garrison.db import read_session
-    from scanner.render import render_runs, run_json, runs_summary
-    from scanner.run_queries import list_runs
-    from scanner.runs import recover_stale_runs
+    from scanner.quick import quick_runs
 
-    settings = open_db(ctx)
-    recover_stale_runs(settings)
-    with read_session(settings) as session:
-        page = list_runs(session, unit_code=unit, limit=limit, after=after)
+    page = _quick(ctx, lambda url: quick_runs(url, unit=unit, limit=limit, after=after))
+    if page is None:
+        from garrison.db import read_session
+        from scanner.run_queries import list_runs
+        from scanner.runs import recover_stale_runs
+
+        settings = open_db(ctx)
+        recover_stale_runs(settings)
+        with read_session(settings) as session:
+            page = list_runs(session, unit_code=unit, limit=limit, after=after)
+    from scanner.render import render_runs, run_json, runs_summary
+
     if as_json:
-        print_json([run_json(r, code) for r, code in page.rows])
+        print_json([run_json(r) for r in page.rows])
         return
     out = console()
     out.print(runs_summary(unit, page, after), markup=False, soft_wrap=True)
@@ -283,31 +302,23 @@ def show(ctx: typer.Context, run_id: Annotated[int, typer.Argument(metavar="RUN"
          limit: PageLimitOpt = 50, after: ChangeAfterOpt = None,
          as_json: JsonOpt = False) -> None:
     """One run: what it scanned, how, its counts, then a page of what changed."""
-    from rich.markup import escape
+    from scanner.quick import quick_run
 
-    from garrison.db import read_session
-    from scanner.render import change_json, changes_summary, render_changes, run_json
-    from scanner.run_queries import run_changes
+    shown = _quick(ctx, lambda url: quick_run(url, run_id, limit=limit, after=after))
+    if shown is None:
+        from garrison.db import read_session
+        from scanner.run_queries import run_changes
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        shown = run_changes(session, run_id, limit=limit, after=after)
-    info = run_json(shown.run, shown.unit)
+        settings = open_db(ctx)
+        with read_session(settings) as session:
+            shown = run_changes(session, run_id, limit=limit, after=after)
+    from scanner.render import change_json, render_run, run_json
+
     if as_json:
-        print_json({**info, "changes_total": shown.page.total,
+        print_json({**run_json(shown.run), "changes_total": shown.page.total,
                     "changes": [change_json(c) for c in shown.page.rows]})
         return
-    out = console()
-    for key in ("id", "unit", "kind", "profile", "technique", "status", "started_at",
-                "finished_at", "observed_at", "observed_until", "actor", "command",
-                "nmap_version", "source_file", "source_sha256", "hosts_total", "hosts_done",
-                "hosts_up", "hosts_skipped", "services", "batches", "error"):
-        if info.get(key) not in (None, ""):
-            out.print(f"[bold]{key}[/bold]: {escape(str(info[key]))}", highlight=False)
-    _render_counts(shown.run.counts)
-    out.print(changes_summary(shown.page, after), markup=False, soft_wrap=True)
-    if shown.page.rows:
-        render_changes(out, shown.page.rows)
+    render_run(console(), shown, after)
 
 
 @scan_app.command("diff")
@@ -316,13 +327,18 @@ def diff(ctx: typer.Context, run_a: Annotated[int, typer.Argument(metavar="RUN_A
          after: ChangeAfterOpt = None, as_json: JsonOpt = False) -> None:
     """What changed in the inventory in the runs observed after RUN_A up to RUN_B (same
     unit), by address."""
-    from garrison.db import read_session
-    from scanner.render import change_json, diff_summary, render_changes
-    from scanner.run_queries import diff_runs
+    from scanner.quick import quick_diff
 
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        d = diff_runs(session, run_a, run_b, limit=limit, after=after)
+    d = _quick(ctx, lambda url: quick_diff(url, run_a, run_b, limit=limit, after=after))
+    if d is None:
+        from garrison.db import read_session
+        from scanner.run_queries import diff_runs
+
+        settings = open_db(ctx)
+        with read_session(settings) as session:
+            d = diff_runs(session, run_a, run_b, limit=limit, after=after)
+    from scanner.render import change_json, diff_summary, render_changes
+
     if as_json:
         print_json([change_json(c) for c in d.page.rows])
         return
@@ -397,20 +413,24 @@ def assets_list(
 ) -> None:
     """Assets by unit and address (numeric order), with their state, services and open
     findings, a page at a time."""
-    from garrison.cli.findings import _enum_values
-    from garrison.db import read_session
-    from garrison.models import AssetState
-    from scanner.listing import AssetQuery
-    from scanner.queries import search_assets
-    from scanner.render import asset_line_json, assets_summary, render_assets
+    from scanner.listing import ASSET_STATES, AssetQuery
+    from scanner.quick import quick_assets
 
     if state is not None:
-        _enum_values(_("state"), [state], [s.value for s in AssetState])
-    q = AssetQuery(unit=unit, text=text, service=service,
-                   state=AssetState(state) if state is not None else None)
-    settings = open_db(ctx)
-    with read_session(settings) as session:
-        page = search_assets(session, q, limit=limit, after=after)
+        from garrison.cli.findings import _enum_values
+
+        _enum_values(_("state"), [state], list(ASSET_STATES))
+    q = AssetQuery(unit=unit, text=text, service=service, state=state)
+    page = _quick(ctx, lambda url: quick_assets(url, q, limit=limit, after=after))
+    if page is None:
+        from garrison.db import read_session
+        from scanner.queries import search_assets
+
+        settings = open_db(ctx)
+        with read_session(settings) as session:
+            page = search_assets(session, q, limit=limit, after=after)
+    from scanner.render import asset_line_json, assets_summary, render_assets
+
     if as_json:
         print_json([asset_line_json(r) for r in page.rows])
         return

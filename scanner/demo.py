@@ -71,7 +71,7 @@ def run_demo(settings: Settings, out: Console) -> None:
     changed = Table(_("change"), _("address"), _("port"), title=_(
         "Changes between run {a} and run {b}").format(a=first["hz-jw"].run_id, b=second.run_id))
     for c in changes:
-        changed.add_row(c.kind.value, c.address, f"{c.protocol}/{c.port}" if c.port else "")
+        changed.add_row(c.kind, c.address, f"{c.protocol}/{c.port}" if c.port else "")
     out.print(changed)
     counts = ", ".join(f"{k.split('.', 1)[1]} {v}" for k, v in sorted(second.counts.items())
                        if k.startswith("finding."))

@@ -30,7 +30,7 @@ import netaddr
 from garrison.errors import DocumentError, Problem
 from garrison.i18n import _
 from garrison.matcher import ScopeMatcher
-from scanner.nmap_xml import HostResult, NmapXmlReader, PortResult, RunInfo
+from scanner.nmap_xml import HostResult, NmapXmlReader, RunInfo
 
 SPILL_AFTER = 100_000
 """In-scope hosts kept in memory; each further group is pickled to a temporary file."""
@@ -159,24 +159,24 @@ def read_file(path: Path, cidrs: list[str], *, batch_size: int,
     source = _HashingFile(path)
     reader = NmapXmlReader(source, name=str(path))  # type: ignore[arg-type]
     result = FileRead(path, reader.run, HostBatches(batch_size))
-    matcher = ScopeMatcher(cidrs)
-    ports: dict[PortResult, PortResult] = {}
+    locate = ScopeMatcher(cidrs).locate
     bad: list[tuple[int, str]] = []
     outside: list[str] = []
+    covered = result.covered
     try:
+        # (the reader already shares equal ports: one object per distinct port)
         for host in reader.hosts():
             result.hosts_read += 1
-            where = matcher.locate(host.address) if host.address else False
+            address = host.address
+            where = locate(address) if address else False
             if where is False:
-                bad.append((result.hosts_read, host.address))
+                bad.append((result.hosts_read, address))
             elif where is None:
-                outside.append(host.address)
+                outside.append(address)
             elif not bad:
                 text, version, value = where
-                result.covered[version].append(value)
-                _keep(result, host._replace(address=text,
-                                            ports=tuple([ports.setdefault(p, p)
-                                                         for p in host.ports])))
+                covered[version].append(value)
+                _keep(result, host if text == address else host._replace(address=text))
             if progress is not None and result.hosts_read % 2048 == 0:
                 progress(source.position, result.hosts_read)
         result.sha256 = source.finish()

@@ -33,7 +33,15 @@ from sqlmodel import Session
 from garrison.bulk import Bulk
 from garrison.findings.sla import DEFAULT_POLICY, SlaPolicy
 from garrison.findings.sync import NewFindings, Observation, findings_on_assets, sync_findings
-from garrison.models import Asset, AssetState, Change, ChangeKind, FindingStatus, Service
+from garrison.models import (
+    Asset,
+    AssetState,
+    Change,
+    ChangeKind,
+    Finding,
+    FindingStatus,
+    Service,
+)
 from garrison.models.inventory import address_key
 from scanner.history import ALL_PORTS, NewerRuns, PortSet
 from scanner.nmap_xml import HostResult, PortResult
@@ -54,6 +62,7 @@ __all__ = ["BatchResult", "Coverage", "Ingestor", "OlderHost", "fingerprint"]
 asset_t: sa.Table = Asset.__table__  # type: ignore[attr-defined]
 service_t: sa.Table = Service.__table__  # type: ignore[attr-defined]
 change_t: sa.Table = Change.__table__  # type: ignore[attr-defined]
+finding_t: sa.Table = Finding.__table__  # type: ignore[attr-defined]
 
 DEFAULT_MISSED_THRESHOLD = 2
 _SERVICE_COLUMNS = (*SERVICE_VALUES, "last_seen")
@@ -152,8 +161,7 @@ class Ingestor:
         seen = [self._seen(existing[a], h, result) for a, h in up.items() if a in existing]
         fresh, superseded = self._split_fresh([h for a, h in up.items() if a not in existing],
                                               result)
-        new_ids = self._insert_assets(fresh)
-        result.findings = self._first_sight(fresh, new_ids, changes, result)
+        appeared = self._first_sight(fresh, result)
         self._history_assets(superseded, changes)
         self._update_seen([s for s in seen if s.newer is None], changes)
         self._earlier_first_seen(asset_t, [(s.stamp, s.row.id) for s in seen if s.newer])
@@ -164,6 +172,8 @@ class Ingestor:
         self.bulk.keep_statistics()
         result.hosts_up = len(up)
         result.changes = Counter(c[3] if not c[10] else "historical" for c in changes)
+        if appeared:
+            result.changes[ChangeKind.asset_appeared.value] += appeared
         return result
 
     # ------------------------------------------------------------ assets
@@ -223,44 +233,113 @@ class Ingestor:
         return {row.address: row.id for row in self._existing_assets(
             {h.address for h in hosts}).values()}
 
-    def _first_sight(self, hosts: list[HostResult], ids: dict[str, int],
-                     changes: list[tuple[Any, ...]], result: BatchResult) -> Counter[str]:
-        """New assets: every open port is a new service, every match a new finding."""
-        services: list[tuple[Any, ...]] = []
+    def _first_sight(self, hosts: list[HostResult], result: BatchResult) -> int:
+        """New assets: every open port is a new service, every match a new finding, each
+        asset an ``asset_appeared`` change; returns how many appeared.
+
+        Hosts of a scan repeat a few sets of ports: what a set writes is staged once
+        (its open ports, their service values and finding templates), the hosts with
+        the set they show, and the database makes the rows by joining them: no value
+        crosses the driver per service or finding (measured on SQLite: those inserts
+        take a third of the time they took as rows sent one by one). Rows come out in
+        the order the hosts and their ports were listed, as they always did."""
+        if not hosts:
+            return 0
         findings = NewFindings(self.session, unit_id=self.unit_id, now=self.now,
                                context=self.context, policy=self.policy)
-        plans: dict[int, _NewPort | None] = {}
-        for h in hosts:
-            asset_id, address, stamp = ids[h.address], h.address, self.when(h)[1]
-            labels = []
-            for p in h.ports:
-                plan = plans[id(p)] if id(p) in plans else plans.setdefault(
-                    id(p), self._new_port(p, findings))
-                if plan is None:  # not open
-                    continue
-                labels.append(plan.label)
-                services.append((asset_id, *plan.where, stamp, *plan.values, stamp))
-                for prefix, suffix, head, tail in plan.findings:
-                    findings.add_row(prefix + address + suffix, head, asset_id, address, tail)
-            changes.append(self._appeared(h, asset_id, labels, stamp))
-        self.bulk.insert(service_t, _SERVICE_INSERT, services)
-        result.services += len(services)
-        new = findings.flush()
-        return Counter({"new": new}) if new else Counter()
+        stage = _Stage()
+        sets: dict[tuple[int, ...], tuple[int, int, int, tuple[str, ...]]] = {}
+        plans: dict[int, tuple[int, str, int] | None] = {}
+        host_rows = []
+        services = new = 0
+        when, json = self.when, self.bulk.json
+        for seq, h in enumerate(hosts):
+            key = tuple(map(id, h.ports))  # the batch keeps its ports alive: ids are theirs
+            known = sets.get(key)
+            if known is None:
+                opened = []
+                for p in h.ports:
+                    plan = plans[id(p)] if id(p) in plans else plans.setdefault(
+                        id(p), self._stage_port(p, findings, stage))
+                    if plan is not None:  # open
+                        opened.append(plan)
+                known = sets[key] = (len(sets), len(opened), sum(n for _k, _l, n in opened),
+                                     tuple(label for _k, label, _n in opened))
+                stage.sets.extend((known[0], i, k) for i, (k, _l, _n) in enumerate(opened))
+            kind, n_services, n_findings, labels = known
+            services += n_services
+            new += n_findings
+            after: dict[str, Any] = {"open": list(labels)}
+            json_key: Any = ("appeared", labels)
+            for name, value in (("hostname", h.hostname), ("mac", h.mac), ("os", h.os_guess)):
+                if value:
+                    after[name], json_key = value, None
+            host_rows.append((seq, kind, h.address, address_key(h.address), h.hostname, h.mac,
+                              h.vendor, h.os_guess, when(h)[1], json(after, json_key), None))
+        self._write_first_sight(host_rows, stage, findings, services, new)
+        result.services += services
+        if new:
+            result.findings["new"] += new
+        return len(hosts)
 
-    def _new_port(self, p: PortResult, findings: NewFindings) -> _NewPort | None:
-        """What a port of a new asset writes, but for the asset (worked out once per
-        distinct port in a batch: ``p`` is kept alive by the batch, so its id is its own)."""
+    def _stage_port(self, p: PortResult, findings: NewFindings, stage: _Stage
+                    ) -> tuple[int, str, int] | None:
+        """Stage what an open port of a new asset writes but for the asset: its service
+        values and finding templates; returns (its key, label, findings) or None when not
+        open (once per distinct port in a batch)."""
         info = self.ports.get(p)
         if not info.is_open:
             return None
-        where = (p.protocol, p.port)
+        key = len(stage.ports)
+        stage.ports.append((key, p.protocol, p.port, *info.values))
         prefix = f"|{self.unit_code}|"
         suffix = f"|{p.protocol}/{p.port}"
-        return _NewPort(info.label, where, info.values, tuple(
-            (m.rule_id + prefix, suffix,
-             *findings.template(m.rule_id, m.title, m.severity, p.protocol, p.port,
-                                m.evidence)) for m in info.matches))
+        for i, m in enumerate(info.matches):
+            head, tail = findings.template(m.rule_id, m.title, m.severity, p.protocol, p.port,
+                                           m.evidence)
+            stage.findings.append((key, i, m.rule_id + prefix, suffix, *head, *tail))
+        return key, info.label, len(info.matches)
+
+    def _write_first_sight(self, host_rows: list[tuple[Any, ...]], stage: _Stage,
+                           findings: NewFindings, services: int, new: int) -> None:
+        b = self.bulk
+        q, m = b.name, b.mark
+        host = b.stage("garrison_new_host", _HOST_STAGE, ("seq",), host_rows)
+        sets = b.stage("garrison_new_set", _SET_STAGE, ("kind", "seq"), stage.sets)
+        ports = b.stage("garrison_new_port", _PORT_STAGE, ("pk",), stage.ports)
+        found = b.stage("garrison_new_finding", _FINDING_STAGE, ("pk", "seq"),
+                        stage.findings)
+
+        def h(c: str) -> str:
+            return f"h.{q(c)}"
+
+        b.insert_select(asset_t, _ASSET_COLUMNS, (
+            f"SELECT {m}, {h('address')}, {h('address_key')}, {h('hostname')}, {h('mac')}, "
+            f"{h('vendor')}, {h('os_guess')}, {m}, 0, {h('stamp')}, {h('stamp')}, "
+            f"{h('stamp')} FROM {host} h ORDER BY {h('seq')}"),
+            (self.unit_id, AssetState.up.value), count=len(host_rows))
+        b.execute(f"UPDATE {host} SET {q('asset_id')} = (SELECT a.{q('id')} FROM "
+                  f"{q('asset')} a WHERE a.{q('unit_id')} = {m} AND "
+                  f"a.{q('address')} = {host}.{q('address')})", (self.unit_id,))
+        # CROSS JOIN: SQLite then loops in the order written, which is the ORDER BY
+        joined = (f"FROM {host} h CROSS JOIN {sets} s CROSS JOIN {{table}} p "
+                  f"WHERE s.{q('kind')} = {h('kind')} AND p.{q('pk')} = s.{q('pk')}")
+        values = ", ".join(f"p.{q(c)}" for c in SERVICE_VALUES)
+        b.insert_select(service_t, _SERVICE_INSERT, (
+            f"SELECT {h('asset_id')}, p.{q('protocol')}, p.{q('port')}, {h('stamp')}, "
+            f"{values}, {h('stamp')} {joined.format(table=ports)} "
+            f"ORDER BY {h('seq')}, s.{q('seq')}"), (), count=services)
+        columns = ", ".join(
+            {"fingerprint": f"p.{q('prefix')} || {h('address')} || p.{q('suffix')}",
+             "asset_id": h("asset_id"), "service_id": "NULL",
+             "address": h("address")}.get(c, f"p.{q(c)}") for c in findings.COLUMNS)
+        findings.write(f"SELECT {columns} {joined.format(table=found)} "
+                       f"ORDER BY {h('seq')}, s.{q('seq')}, p.{q('seq')}", (), new)
+        b.insert_select(change_t, _CHANGE_COLUMNS, (
+            f"SELECT {m}, {m}, {h('asset_id')}, {m}, {h('address')}, NULL, NULL, NULL, "
+            f"{h('after')}, {h('stamp')}, {m} FROM {host} h ORDER BY {h('seq')}"),
+            (self.run_id, self.unit_id, ChangeKind.asset_appeared.value, False),
+            count=len(host_rows))
 
     def _appeared(self, h: HostResult, asset_id: int, labels: list[str], stamp: Any,
                   historical: bool = False) -> tuple[Any, ...]:
@@ -480,14 +559,33 @@ class Ingestor:
         return resolved
 
 
-class _NewPort(NamedTuple):
-    """A port of a new asset: its label, (protocol, port), service values and the finding
-    rows' parts (fingerprint prefix and suffix around the address, row head and tail)."""
+@dataclass
+class _Stage:
+    """What a batch's new assets share, to be staged: the distinct open ports (key,
+    protocol, port, service values), their finding templates (port key, order,
+    fingerprint prefix and suffix around the address, the row's other values) and the
+    sets of ports hosts show (set, order, port key)."""
 
-    label: str
-    where: tuple[str, int]
-    values: tuple[Any, ...]
-    findings: tuple[tuple[str, str, tuple[Any, ...], tuple[Any, ...]], ...]
+    ports: list[tuple[Any, ...]] = field(default_factory=list)
+    findings: list[tuple[Any, ...]] = field(default_factory=list)
+    sets: list[tuple[int, int, int]] = field(default_factory=list)
+
+
+_HOST_STAGE = (("seq", int), ("kind", int), ("address", asset_t.c.address),
+               ("address_key", asset_t.c.address_key), ("hostname", asset_t.c.hostname),
+               ("mac", asset_t.c.mac), ("vendor", asset_t.c.vendor),
+               ("os_guess", asset_t.c.os_guess), ("stamp", asset_t.c.last_seen),
+               ("after", change_t.c.after), ("asset_id", int))
+_SET_STAGE = (("kind", int), ("seq", int), ("pk", int))
+_PORT_STAGE = (("pk", int), ("protocol", service_t.c.protocol), ("port", int),
+               *((c, service_t.c[c]) for c in SERVICE_VALUES))
+_FINDING_STAGE = (("pk", int), ("seq", int), ("prefix", finding_t.c.fingerprint),
+                  ("suffix", finding_t.c.fingerprint),
+                  *((c, finding_t.c[c]) for c in (
+                      "rule_id", "title", "severity", "source", "unit_id", "protocol", "port",
+                      "owner", "status", "due_at", "first_seen", "last_seen",
+                      "status_changed_at", "evidence", "references")))
+"""Staging tables' columns (``Bulk.stage``), in the order of the staged tuples."""
 
 
 @dataclass

@@ -7,49 +7,23 @@ rows of a sort, never counts off an OFFSET, and a row written between two pages
 neither repeats nor hides one. Row values (``(a, b) > (x, y)``) say "after" in one
 comparison on SQLite (3.15+) and PostgreSQL.
 
-A page also carries what the summary line needs: how many rows match in all, how
-many come before it, and the matches counted by state or kind.
+A page (``scanner.listing.Page``) also carries what the summary line needs: how many
+rows match in all, how many come before it, and the matches counted by state or kind.
+``scanner.listing_sql`` writes the same pages as SQL text for the CLI's quick path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped
 
-T = TypeVar("T")
+from scanner.listing import Page as Page  # the page itself is plain data (scanner.listing)
+
 Key = sa.ColumnElement[Any] | Mapped[Any]
 """A column or expression of a list's order (``col(Model.field)`` included)."""
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a list, and where it sits in the whole."""
-
-    rows: list[T]
-    total: int
-    """Rows matching the filters, on every page."""
-    before: int = 0
-    """Matching rows before this page (0 on the first)."""
-    counts: dict[str, int] = field(default_factory=dict)
-    """Matching rows by state, status or kind (the summary line)."""
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first row shown."""
-        return self.before + 1
-
-    @property
-    def last(self) -> int:
-        return self.before + len(self.rows)
-
-    @property
-    def more(self) -> bool:
-        """Are there rows after this page?"""
-        return self.last < self.total
 
 
 def _cursor(keys: Sequence[Key], values: Sequence[Any]) -> tuple[sa.Tuple, sa.Tuple]:

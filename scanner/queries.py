@@ -11,7 +11,6 @@ load every one of them as an ORM object (30 s, 560 MB).
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,29 +23,23 @@ from garrison.findings.listing import _escape_like
 from garrison.findings.queries import gone_since
 from garrison.i18n import _
 from garrison.models import Asset, AssetState, Change, Finding, Service, Unit
-from garrison.models.inventory import address_key
 from garrison.org.queries import get_unit, subtree_ids
 from garrison.vocab import OPEN_STATES
-from scanner.listing import AssetLine, AssetQuery
+from scanner.listing import ASSET_STATES, AssetLine, AssetQuery
+from scanner.listing_sql import parse_cursor, parse_service
 from scanner.paging import Page, beyond, tally, up_to
-
-_PORT = re.compile(r"^(?:(tcp|udp|sctp)/)?(\d{1,5})(?:/(tcp|udp|sctp))?$", re.IGNORECASE)
-ASSET_STATES = (AssetState.up, AssetState.down, AssetState.gone)
-"""The order the summary line counts them in."""
 
 
 def service_clauses(text: str) -> list[sa.ColumnElement[bool]]:
     """``443`` / ``tcp/22`` / ``22/tcp``: that port; anything else: a service name that
     starts with the text (``http`` finds http, https and http-proxy)."""
-    text = text.strip()
-    port = _PORT.match(text)
-    if port:
-        clauses = [col(Service.port) == int(port.group(2))]
-        protocol = port.group(1) or port.group(3)
-        if protocol:
-            clauses.append(col(Service.protocol) == protocol.lower())
-        return clauses
-    return [col(Service.name).ilike(_escape_like(text) + "%", escape="\\")]
+    port = parse_service(text)
+    if port is None:
+        return [col(Service.name).ilike(_escape_like(text.strip()) + "%", escape="\\")]
+    clauses = [col(Service.port) == port[0]]
+    if port[1]:
+        clauses.append(col(Service.protocol) == port[1])
+    return clauses
 
 
 def _open_service(*where: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
@@ -75,16 +68,12 @@ def _asset_where(session: Session, q: AssetQuery) -> list[sa.ColumnElement[bool]
 
 def asset_cursor(session: Session, text: str) -> tuple[str, bytes]:
     """``--after UNIT/ADDRESS`` as the list's key (unit code, address key)."""
-    code, sep, address = text.strip().partition("/")
-    try:
-        key = address_key(address)
-    except ValueError:
-        key = b""
-    if not sep or not code or not key:
+    cursor = parse_cursor(text)
+    if cursor is None:
         raise GarrisonError(_("--after {v!r} is not UNIT/ADDRESS (e.g. hz-jw/127.0.0.50)")
                             .format(v=text),
                             hint=_("Copy it from the \"next:\" of the page before."))
-    return get_unit(session, code).code, key
+    return get_unit(session, cursor[0]).code, cursor[1]
 
 
 def search_assets(session: Session, q: AssetQuery, *, limit: int | None,
@@ -111,8 +100,7 @@ def search_assets(session: Session, q: AssetQuery, *, limit: int | None,
     return Page([AssetLine(aid, address, code, hostname, AssetState(state).value,
                            services.get(aid, 0), findings.get(aid, 0), *rest)
                  for aid, address, code, hostname, state, *rest in rows],
-                total, before, {s.value: counts[s.value] for s in ASSET_STATES
-                                if counts.get(s.value)})
+                total, before, {s: counts[s] for s in ASSET_STATES if counts.get(s)})
 
 
 def _count_by(session: Session, key: Any, ids: list[int], *where: sa.ColumnElement[bool]

@@ -16,6 +16,7 @@ from garrison.db import write_session
 from garrison.i18n import _
 from garrison.models import RunKind, ScanRun, ScanStatus
 from garrison.settings import Settings
+from scanner.procs import pid_alive
 
 
 def start_run(session: Session, *, unit_id: int, unit_code: str, kind: RunKind, profile: str,
@@ -84,16 +85,6 @@ def mark_failed(settings: Settings, run_id: int, message: str) -> None:
                    now=settings.now(), error=message)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_stale_runs(settings: Settings) -> list[int]:
     """Runs left ``running`` by a process of this host that no longer exists: interrupted."""
     here = socket.gethostname()
@@ -102,7 +93,7 @@ def recover_stale_runs(settings: Settings) -> list[int]:
         runs = session.exec(select(ScanRun).where(
             col(ScanRun.status) == ScanStatus.running, col(ScanRun.hostname) == here)).all()
         for run in runs:
-            if run.pid is not None and run.pid != os.getpid() and not _alive(run.pid):
+            if run.pid is not None and run.pid != os.getpid() and not pid_alive(run.pid):
                 finish(session, run, status=ScanStatus.interrupted, actor=settings.actor,
                        now=settings.now(),
                        error=_("the process running it (pid {pid}) ended without finishing "

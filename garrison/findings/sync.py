@@ -19,7 +19,7 @@ import of 65,536 hosts and 300,000 findings stays within seconds.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -187,10 +187,18 @@ def _write_new(bulk: Bulk, rows: list[tuple[Any, ...]], stamp: Any, context: str
     """Insert finding rows and, in the database, their first status events."""
     if not rows:
         return 0
+    # (a fingerprint that exists after all, say of a deleted asset, is left alone)
+    return _with_events(bulk, stamp, context, len(rows), lambda: bulk.insert(
+        finding_t, _FINDING_COLUMNS, rows, on_conflict_skip="fingerprint"))
+
+
+def _with_events(bulk: Bulk, stamp: Any, context: str, count: int,
+                 insert: Callable[[], None]) -> int:
+    """Run ``insert`` (new finding rows stamped ``stamp``), then write each new row's
+    first status event in the database; returns ``count``."""
     q, m = bulk.name, bulk.mark
     before = bulk.scalar(f"SELECT COALESCE(MAX({q('id')}), 0) FROM {q('finding')}")
-    # (a fingerprint that exists after all, say of a deleted asset, is left alone)
-    bulk.insert(finding_t, _FINDING_COLUMNS, rows, on_conflict_skip="fingerprint")
+    insert()
     # Rows of this statement: ids above the previous maximum, stamped with this run's
     # time (a concurrent writer on PostgreSQL could take ids in between, never the stamp).
     bulk.execute(
@@ -199,7 +207,7 @@ def _write_new(bulk: Bulk, rows: list[tuple[Any, ...]], stamp: Any, context: str
         f"WHERE {q('id')} > {m} AND {q('first_seen')} = {m} AND {q('status_changed_at')} = {m}",
         ("status", stamp, SCANNER_ACTOR, FindingStatus.open.value, context, before, stamp,
          stamp))
-    return len(rows)
+    return count
 
 
 class NewFindings:
@@ -207,8 +215,11 @@ class NewFindings:
 
     The fast path of an import: such assets can have no finding and no protection
     level yet, so rows are built directly, owner and due date computed once per unit
-    and severity.
+    and severity; the caller stages the parts every host with a service shares
+    (``template``) and has the database make the rows (``write``).
     """
+
+    COLUMNS = _FINDING_COLUMNS
 
     def __init__(self, session: Session, *, unit_id: int, now: datetime, context: str,
                  source: FindingSource = FindingSource.scan,
@@ -220,25 +231,13 @@ class NewFindings:
         self.owner = dict(self.bulk.lookup(unit_t, "id", [unit_id], ("officer_name",))).get(
             unit_id, "?")
         self.source = source.value
-        self.rows: list[tuple[Any, ...]] = []
         self._due: dict[Severity, Any] = {}
-
-    def add(self, fingerprint: str, rule_id: str, title: str, severity: Severity,
-            asset_id: int, address: str, protocol: str, port: int, evidence: str) -> None:
-        due = self._due.get(severity)
-        if due is None:
-            due = self._due[severity] = self.bulk.ts(due_at(severity, self.now, None,
-                                                            self.policy))
-        stamp = self.stamp
-        self.rows.append((fingerprint, rule_id, title, severity.value, self.source,
-                          self.unit_id, asset_id, None, address, protocol, port, self.owner,
-                          "open", due, stamp, stamp, stamp, evidence, "[]"))
 
     def template(self, rule_id: str, title: str, severity: Severity, protocol: str,
                  port: int, evidence: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """The parts of a row every host with this service shares (before and after the
-        asset's id and address), for ``add_row``: an import of 65,536 identical hosts
-        builds them six times, not 327,680."""
+        asset's id, service id and address): an import of 65,536 identical hosts builds
+        them six times, not 327,680."""
         due = self._due.get(severity)
         if due is None:
             due = self._due[severity] = self.bulk.ts(due_at(severity, self.now, None,
@@ -247,14 +246,15 @@ class NewFindings:
         return ((rule_id, title, severity.value, self.source, self.unit_id),
                 (protocol, port, self.owner, "open", due, stamp, stamp, stamp, evidence, "[]"))
 
-    def add_row(self, fingerprint: str, head: tuple[Any, ...], asset_id: int, address: str,
-                tail: tuple[Any, ...]) -> None:
-        self.rows.append((fingerprint, *head, asset_id, None, address, *tail))
-
-    def flush(self) -> int:
-        written = _write_new(self.bulk, self.rows, self.stamp, self.context)
-        self.rows = []
-        return written
+    def write(self, select: str, params: Sequence[Any], count: int) -> int:
+        """Insert the rows ``select`` makes (``COLUMNS`` in order; a fingerprint that
+        exists already is skipped) and their first events; returns ``count``."""
+        if not count:
+            return 0
+        return _with_events(self.bulk, self.stamp, self.context, count,
+                            lambda: self.bulk.insert_select(
+                                finding_t, _FINDING_COLUMNS, select, params, count=count,
+                                on_conflict_skip="fingerprint"))
 
 
 def _refresh(bulk: Bulk, pairs: list[tuple[_Row, Observation]], now: datetime, context: str,

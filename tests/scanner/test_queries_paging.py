@@ -165,11 +165,11 @@ def test_runs_latest_observation_first(province: tuple[Settings, dict[str, int]]
     with read_session(settings) as session:
         page = list_runs(session, unit_code="hz-jw", limit=None)
         rows, spans = _walk(lambda after: list_runs(session, unit_code=None, limit=1,
-                                                    after=after), lambda r: r[0].id)
+                                                    after=after), lambda r: r.id)
         nothing = list_runs(session, unit_code="nb-jw", limit=5)
-    assert [r.id for r, _code in page.rows] == order
+    assert [r.id for r in page.rows] == order
     assert (page.total, page.counts) == (3, {"done": 3})
-    assert [r.id for r, _code in rows] == order and spans == [(1, 1, 3), (2, 2, 3), (3, 3, 3)]
+    assert [r.id for r in rows] == order and spans == [(1, 1, 3), (2, 2, 3), (3, 3, 3)]
     assert (nothing.rows, nothing.total) == ([], 0)
 
 
