@@ -226,7 +226,7 @@ def gather(session: Session, now: datetime, tz: tzinfo, *, days: int
     from garrison.findings.summary import summarise
     from garrison.models import Change, DrillRun, DrillState, Finding, FindingEvent, Unit
 
-    summary = summarise(session, FindingFilter(), now=now)
+    summary = summarise(session, FindingFilter(), now=now, time_to_fix=False)
     severity = {s: sum(line.active.get(s, 0) for line in summary.lines)
                 for s in SEVERITY_ORDER}
 

@@ -62,8 +62,11 @@ class Summary:
             unit_names={u.code: u.name for u in self.lines})
 
 
-def summarise(session: Session, f: FindingFilter | None = None, *, now: datetime) -> Summary:
-    """League table over the findings matching ``f`` (all by default), worst first."""
+def summarise(session: Session, f: FindingFilter | None = None, *, now: datetime,
+              time_to_fix: bool = True) -> Summary:
+    """League table over the findings matching ``f`` (all by default), worst first.
+    ``time_to_fix=False`` leaves out the mean days to fix (the dashboard does not show
+    it, and it is the costliest part)."""
     f = f or FindingFilter()
     where = filter_clauses(session, f, now)
     lines: dict[int, UnitLine] = {}
@@ -86,7 +89,8 @@ def summarise(session: Session, f: FindingFilter | None = None, *, now: datetime
                                                    col(Finding.due_at) < now)
             .group_by(unit_id)).all():
         line(uid).overdue = n
-    _time_to_fix(session, f, now, line)
+    if time_to_fix:
+        _time_to_fix(session, f, now, line)
     ordered = sorted(lines.values(), key=lambda u: (
         -u.overdue, *(-u.active.get(s, 0) for s in SEVERITY_ORDER), u.code))
     return Summary(ordered, now)

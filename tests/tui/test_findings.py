@@ -452,3 +452,30 @@ async def test_a_note_from_the_tui_reopens_with_the_deployments_deadlines(
     finding = title_of(tui_db, target)
     assert finding.status is FindingStatus.open
     assert finding.due_at == NOW + timedelta(days=3)
+
+
+async def test_titles_that_look_like_markup_show_as_typed(tui_db: Settings) -> None:
+    """A finding titled with Rich markup (``[/]`` crashed the screen with MarkupError,
+    ``[bold]`` silently vanished) shows literally, in the table and in the detail."""
+    from garrison.db import write_session
+    from garrison.findings.manual import add_manual
+    from garrison.models import Severity
+    from tests.tui.conftest import settle
+
+    titles = ("Admin panel [/] exposed", "[bold red]Weak[/] TLS on [link=x]portal")
+    with write_session(tui_db) as session:
+        for title in titles:
+            add_manual(session, unit_code="hz-jw", title=title, severity=Severity.critical,
+                       actor="setup", now=NOW, policy=POLICY)
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#table", DataTable)
+        text = "\n".join(table.render_line(y).text for y in range(table.size.height))
+        assert "Admin panel [/] exposed" in text
+        assert "[bold red]Weak[/] TLS on" in text  # cut to the column, but literal
+        for row in range(table.row_count):  # every row's detail renders
+            table.move_cursor(row=row)
+            await settle(pilot)
+        detail = str(app.screen.query_one("#detail-text", Static).render())
+        assert detail

@@ -30,7 +30,7 @@ from garrison.words import SEVERITY_STYLE
 from scanner.listing import AssetLine, AssetQuery
 from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.timefmt import zoned
-from tui.widgets.table import MeasuredTable
+from tui.widgets.table import Col, MeasuredTable
 
 if TYPE_CHECKING:
     from garrison.org.queries import UnitNode
@@ -39,9 +39,18 @@ if TYPE_CHECKING:
 LIMIT = 500
 """Rows read into the table at most; the count line says how many match in all."""
 RECENT_CHANGES = 10
-COLUMNS = [("address", _("address")), ("unit", _("unit")), ("hostname", _("hostname")),
-           ("state", _("state")), ("services", _("services")), ("findings", _("findings")),
-           ("last_seen", _("last seen"))]
+COLUMNS = [Col("address", _("address"), 0), Col("unit", _("unit"), 5, max_width=14),
+           Col("hostname", _("hostname"), 1, flex=True, min_width=20),
+           Col("state", _("state"), 3), Col("services", _("services"), 4),
+           Col("findings", _("findings"), 2), Col("last_seen", _("last seen"), 6)]
+"""Shown left to right; a narrow table drops the highest ranks first (see ``Col``)."""
+SERVICE_COLUMNS = [Col("port", _("port"), 0), Col("service", _("service"), 1),
+                   Col("product", _("product"), 2, flex=True, min_width=8)]
+FINDING_COLUMNS = [Col("id", _("id"), 0), Col("severity", _("severity"), 1),
+                   Col("status", _("status"), 3),
+                   Col("title", _("title"), 2, flex=True, min_width=10)]
+CHANGE_COLUMNS = [Col("time", _("time"), 1), Col("what", _("what"), 0, flex=True,
+                                                   min_width=10)]
 STATE_STYLE = {"up": "green", "down": "yellow", "gone": "dim"}
 
 
@@ -79,8 +88,9 @@ class AssetsScreen(GarrisonScreen):
             with Vertical(id="main"):
                 with Horizontal(id="filters"):
                     yield Input(placeholder=_("/ address, hostname, service or product"),
-                                id="text", classes="filter")
-                    yield Input(placeholder=_("service: ssh, 443, tcp/22"), id="service")
+                                id="text", classes="filter compact-short")
+                    yield Input(placeholder=_("service: ssh, 443, tcp/22"), id="service",
+                                classes="compact-short")
                 yield MeasuredTable(id="table", cursor_type="row", zebra_stripes=True)
                 yield Label("", id="count")
                 with Vertical(id="detail"):
@@ -99,14 +109,11 @@ class AssetsScreen(GarrisonScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#table", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        self.query_one("#services", DataTable).add_columns(_("port"), _("service"),
-                                                          _("product"))
-        self.query_one("#asset-findings", DataTable).add_columns(
-            _("id"), _("severity"), _("status"), _("title"))
-        self.query_one("#asset-changes", DataTable).add_columns(_("time"), _("what"))
+        table = self.query_one("#table", MeasuredTable)
+        table.set_columns(COLUMNS)
+        self.query_one("#services", MeasuredTable).set_columns(SERVICE_COLUMNS)
+        self.query_one("#asset-findings", MeasuredTable).set_columns(FINDING_COLUMNS)
+        self.query_one("#asset-changes", MeasuredTable).set_columns(CHANGE_COLUMNS)
         table.focus()
         self.load_units()
         self.reload()
@@ -122,12 +129,22 @@ class AssetsScreen(GarrisonScreen):
         yield PaletteCommand(_("Assets: reload"), "ctrl+r", self.action_reload)
 
     def action_focus_tree(self) -> None:
+        """``u``: the unit tree (on a narrow terminal it is hidden until asked for)."""
+        self.add_class("-tree-open")
         self.query_one("#units", Tree).focus()
+
+    def close_tree(self) -> None:
+        """A narrow terminal hides the tree again once a unit is chosen."""
+        if self.has_class("-tree-open"):
+            self.remove_class("-tree-open")
+            if self.has_class("-narrow"):
+                self.query_one("#table", DataTable).focus()
 
     def action_focus_service(self) -> None:
         self.query_one("#service", Input).focus()
 
     def action_focus_table(self) -> None:
+        self.remove_class("-tree-open")
         self.query_one("#table", DataTable).focus()
 
     def action_all_units(self) -> None:
@@ -211,6 +228,8 @@ class AssetsScreen(GarrisonScreen):
     def unit_selected(self, event: Tree.NodeSelected[str | None]) -> None:
         if event.node.allow_expand and not event.node.is_expanded:
             event.node.expand()
+        elif self.has_class("-narrow"):
+            self.close_tree()
         self.set_query(AssetQuery(unit=event.node.data, text=self.asked.text,
                                   service=self.asked.service))
 

@@ -2,6 +2,12 @@
 
 Database work never runs on the UI thread: screens call services inside thread
 workers (``@work(thread=True)``) and hand results back with ``call_from_thread``.
+
+Every screen fits the terminal: Textual's breakpoints give it the class ``-narrow``
+(fewer than ``NARROW`` columns), ``-normal`` or ``-wide`` (``WIDE`` and more), and
+``-short`` (fewer than ``SHORT`` lines) or ``-tall``, which the stylesheets use to wrap
+filter bars and move or hide panes; on a short terminal the form fields with the class
+``compact-short`` lose their borders (Textual's ``compact``: one line instead of three).
 """
 
 from __future__ import annotations
@@ -9,14 +15,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple, cast
 
+from textual import events
 from textual.screen import Screen
+from textual.widgets import Button, Checkbox, Input, Select
 
 if TYPE_CHECKING:
     from garrison.actions import ActionContext
     from garrison.settings import Settings
     from tui.app import GarrisonApp
 
-
+NARROW = 120
+"""Terminals narrower than this get the narrow layouts (``-narrow``)."""
+WIDE = 200
+"""From this width on, the wide layouts (``-wide``)."""
+SHORT = 32
+"""Terminals with fewer lines get the short layouts (``-short``)."""
 
 
 class PaletteCommand(NamedTuple):
@@ -29,6 +42,9 @@ class PaletteCommand(NamedTuple):
 
 class GarrisonScreen(Screen[None]):
     """A top-level screen (a mode of the app)."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-normal"), (WIDE, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT, "-tall")]
 
     stale = False
     """Another process changed the database while this screen was not shown."""
@@ -44,6 +60,13 @@ class GarrisonScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         if self.stale:
             self.data_changed()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Short terminals: the fields of class ``compact-short`` take one line."""
+        compact = event.size.height < SHORT
+        for widget in self.query(".compact-short"):
+            if isinstance(widget, Input | Select | Checkbox | Button):
+                widget.compact = compact
 
     @property
     def garrison(self) -> GarrisonApp:

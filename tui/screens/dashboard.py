@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -33,12 +33,25 @@ from garrison.vocab import SEVERITY_ORDER, Severity
 from garrison.words import SEVERITY_STYLE
 from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.timefmt import zoned
-from tui.widgets.table import MeasuredTable
+from tui.widgets.table import Col, MeasuredTable
 
 if TYPE_CHECKING:
     pass
 
 REFRESH_SECONDS = 30.0
+PANEL_COLUMNS = {
+    "overdue": [Col("unit", _("unit"), 0), Col("name", _("name"), 2, flex=True, min_width=10),
+                Col("overdue", _("overdue"), 1), Col("oldest_due", _("oldest due"), 3)],
+    "changes": [Col("time", _("time"), 1), Col("unit", _("unit"), 2, max_width=14),
+                Col("address", _("address"), 3),
+                Col("what", _("what"), 0, flex=True, min_width=16)],
+    "oncall": [Col("name", _("name"), 0),
+               Col("organisation", _("organisation"), 2, flex=True, min_width=10),
+               Col("phone", _("phone"), 1)],
+    "drills": [Col("id", _("id"), 0), Col("title", _("playbook"), 1, flex=True, min_width=16),
+               Col("unit", _("unit"), 2, max_width=14), Col("started", _("started"), 3)],
+}
+"""The panels' tables: a narrow panel drops the highest ranks first (see ``Col``)."""
 # ---------------------------------------------------------------------- the screen
 
 
@@ -97,18 +110,17 @@ class DashboardScreen(GarrisonScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        columns = {
-            "overdue": [_("unit"), _("name"), _("overdue"), _("oldest due")],
-            "changes": [_("time"), _("unit"), _("address"), _("what")],
-            "oncall": [_("name"), _("organisation"), _("phone")],
-            "drills": [_("id"), _("playbook"), _("unit"), _("started")],
-        }
-        for table_id, labels in columns.items():
-            self.query_one(f"#{table_id}", DataTable).add_columns(*labels)
+        for table_id, columns in PANEL_COLUMNS.items():
+            self.query_one(f"#{table_id}", MeasuredTable).set_columns(columns)
         self.timer = self.set_interval(REFRESH_SECONDS, self.tick)
 
     def on_screen_resume(self) -> None:
         self.reload()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        """The trend's height follows the terminal's: its axis is written again."""
+        if self.data is not None:
+            self.call_after_refresh(self._trend, self.data)
 
     def tick(self) -> None:
         """Every ``REFRESH_SECONDS``: reload, unless another screen is shown (coming back

@@ -1,5 +1,6 @@
 """Drills: the runs (``garrison drill runs``), refreshed every two seconds; ``enter`` opens
-a run's live console (``tui.widgets.drill_console``).
+a run's live console (``tui.widgets.drill_console``). ``/`` filters the runs read: every
+word typed must be in the run's id, playbook, unit, clock or state.
 
 Runs are started and driven by the engine (``garrison drill run PLAYBOOK``), in
 another terminal; this screen and the console read through ``drills.service`` and
@@ -16,22 +17,24 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Footer, Header, Input, Label
 
 from garrison.errors import GarrisonError
 from garrison.i18n import _
 from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.widgets.drill_console import DrillConsole
-from tui.widgets.table import MeasuredTable
+from tui.widgets.table import Col, MeasuredTable
 
 if TYPE_CHECKING:
     from drills.queries import RunRow
 
 REFRESH_SECONDS = 2.0
 LIMIT = 500
-COLUMNS = [("id", _("run")), ("title", _("playbook")), ("unit", _("unit")),
-           ("clock", _("clock")), ("state", _("state")), ("time", _("drill time")),
-           ("engine", _("engine")), ("started", _("started"))]
+COLUMNS = [Col("id", _("run"), 0), Col("title", _("playbook"), 1, flex=True, min_width=28),
+           Col("unit", _("unit"), 3, max_width=14), Col("clock", _("clock"), 5),
+           Col("state", _("state"), 2), Col("time", _("drill time"), 4),
+           Col("engine", _("engine"), 7), Col("started", _("started"), 6)]
+"""Shown left to right; a narrow table drops the highest ranks first (see ``Col``)."""
 STATE_STYLE = {"running": "green", "paused": "yellow", "done": "cyan", "aborted": "red",
                "failed": "bold red"}
 
@@ -40,23 +43,30 @@ class DrillsScreen(GarrisonScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_console", _("Console")),
         Binding("ctrl+r", "reload", _("Reload")),
+        Binding("escape", "focus_table", _("Table"), show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.runs: dict[int, RunRow] = {}
+        """The runs shown (those the filter lets through)."""
+        self.read: list[RunRow] = []
+        """Every run of the last read."""
+        self.words: tuple[str, ...] = ()
+        """The filter's words, case-folded."""
         self._busy = False
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder=_("/ words in the playbook, unit, clock or state"), id="text",
+                    classes="filter compact-short")
         yield MeasuredTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Label("", id="count")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#runs", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        table = self.query_one("#runs", MeasuredTable)
+        table.set_columns(COLUMNS)
         table.border_title = _("Drill runs")
         table.focus()
         self.reload()
@@ -65,7 +75,33 @@ class DrillsScreen(GarrisonScreen):
     def palette_commands(self) -> Iterable[PaletteCommand]:
         yield PaletteCommand(_("Drills: open the live console of the highlighted run"),
                              _("enter"), self.action_open_console)
+        yield PaletteCommand(_("Drills: filter the runs"), "/", self.action_focus_filter)
         yield PaletteCommand(_("Drills: reload the runs"), "ctrl+r", self.action_reload)
+
+    # ------------------------------------------------------------------ filter
+
+    @on(Input.Changed, "#text")
+    def filter_changed(self, event: Input.Changed) -> None:
+        words = tuple(event.value.casefold().split())
+        if words != self.words:
+            self.words = words
+            if self.is_mounted:
+                self._show(self.read)
+
+    @on(Input.Submitted, "#text")
+    def filter_submitted(self) -> None:
+        self.action_focus_table()
+
+    def action_focus_table(self) -> None:
+        self.query_one("#runs", DataTable).focus()
+
+    def matches(self, row: RunRow) -> bool:
+        """Is every word of the filter in the run's id, playbook, unit, clock or state?"""
+        if not self.words:
+            return True
+        said = " ".join((str(row.id), row.playbook_id, row.title, row.unit, row.clock,
+                         row.state.value)).casefold()
+        return all(word in said for word in self.words)
 
     # ------------------------------------------------------------------ rows
 
@@ -94,12 +130,14 @@ class DrillsScreen(GarrisonScreen):
             self._busy = False
         self.app.call_from_thread(self._show, rows)
 
-    def _show(self, rows: list[RunRow]) -> None:
+    def _show(self, read: list[RunRow]) -> None:
+        self.read = read
+        rows = [row for row in read if self.matches(row)]
         table = self.query_one("#runs", DataTable)
-        if [r.id for r in rows] == list(self.runs):  # same runs: update the cells
-            for row in rows:
-                for (key, _label), value in zip(COLUMNS, self.cells(row), strict=True):
-                    table.update_cell(str(row.id), key, value, update_width=True)
+        if [r.id for r in rows] == list(self.runs) and table.row_count == len(rows):
+            for row in rows:  # same runs: update the cells
+                for column, value in zip(COLUMNS, self.cells(row), strict=True):
+                    table.update_cell(str(row.id), column.key, value, update_width=True)
         else:
             keep = self.selected_id()
             table.clear()
@@ -109,12 +147,18 @@ class DrillsScreen(GarrisonScreen):
                 table.move_cursor(row=table.get_row_index(str(keep)), scroll=False)
         self.runs = {r.id: r for r in rows}
         running = sum(1 for r in rows if r.state == "running")
-        self.query_one("#count", Label).update(
-            _("{n} runs, {r} running · enter opens the live console · refreshed every {s:g} s "
-              "· start one with `garrison drill run PLAYBOOK --clock fast:60`").format(
-                  n=len(rows), r=running, s=REFRESH_SECONDS) if rows else
-            _("No drill run yet: start one with `garrison drill run site-accident-rumour "
-              "--clock fast:60`."))
+        if not read:
+            text = _("No drill run yet: start one with `garrison drill run "
+                     "site-accident-rumour --clock fast:60`.")
+        elif self.words:
+            text = _("{m} of {n} runs match the filter, {r} running · enter opens the live "
+                     "console · escape goes back to the table").format(
+                         m=len(rows), n=len(read), r=running)
+        else:
+            text = _("{n} runs, {r} running · enter opens the live console · refreshed every "
+                     "{s:g} s · start one with `garrison drill run PLAYBOOK --clock fast:60`"
+                     ).format(n=len(rows), r=running, s=REFRESH_SECONDS)
+        self.query_one("#count", Label).update(text)
 
     def cells(self, row: RunRow) -> list[Any]:
         from drills.durations import clock_text

@@ -45,20 +45,23 @@ from garrison.i18n import _
 from garrison.vocab import AssignmentRole
 from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.widgets.role_prompt import OverridePrompt, RolePrompt
-from tui.widgets.table import MeasuredTable
+from tui.widgets.table import Col, MeasuredTable
 from tui.widgets.text_prompt import TextPrompt
 
-ROSTER = [("id", _("id")), ("name", _("name")), ("organisation", _("organisation")),
-          ("home_unit", _("home unit")), ("city", _("city")), ("skills", _("skills")),
-          ("phone", _("phone")), ("email", _("e-mail")), ("load", _("load")),
-          ("state", _("state"))]
-"""Certifications, clearance, languages and notes are in the detail pane."""
-MATCHES = [("rank", _("#")), ("name", _("name")), ("organisation", _("organisation")),
-           ("city", _("city")), ("coverage", _("coverage")), ("load", _("load")),
-           ("certs", _("certs"))]
-EXCLUDED = [("name", _("name")), ("home_unit", _("home unit")), ("reasons", _("why not"))]
-WIDTHS = {"organisation": 18, "skills": 28, "reasons": 40}
-"""Columns that would push the others out of sight: long cells wrap (rows grow)."""
+ROSTER = [Col("id", _("id"), 0), Col("name", _("name"), 1),
+          Col("organisation", _("organisation"), 7, max_width=18),
+          Col("home_unit", _("home unit"), 9), Col("city", _("city"), 8),
+          Col("skills", _("skills"), 3, flex=True, min_width=16),
+          Col("phone", _("phone"), 5), Col("email", _("e-mail"), 6),
+          Col("load", _("load"), 4), Col("state", _("state"), 2, max_width=24)]
+"""Certifications, clearance, languages and notes are in the detail pane. A narrow
+table drops the highest ranks first; long cells wrap (the rows grow)."""
+MATCHES = [Col("rank", _("#"), 0), Col("name", _("name"), 1),
+           Col("organisation", _("organisation"), 6, max_width=18),
+           Col("city", _("city"), 5), Col("coverage", _("coverage"), 2, max_width=28),
+           Col("load", _("load"), 4), Col("certs", _("certs"), 3, flex=True, min_width=10)]
+EXCLUDED = [Col("name", _("name"), 0), Col("home_unit", _("home unit"), 2),
+            Col("reasons", _("why not"), 1, flex=True, min_width=20)]
 EXPERT_TABLES = ("roster", "matches", "excluded")
 SPLIT = re.compile(r"[;,，；、]")
 MAX_COUNT = 50
@@ -120,11 +123,11 @@ class ExpertsScreen(GarrisonScreen):
         yield Header()
         with Horizontal(id="filters"):
             yield Input(placeholder=_("/ words in the name or organisation"), id="text",
-                        classes="filter roster-filter")
+                        classes="filter roster-filter compact-short")
             yield Input(placeholder=_("skill, e.g. forensics:2"), id="skill",
-                        classes="roster-filter")
-            yield Input(placeholder=_("city"), id="city", classes="roster-filter")
-            yield Checkbox(_("include retired"), id="retired")
+                        classes="roster-filter compact-short")
+            yield Input(placeholder=_("city"), id="city", classes="roster-filter compact-short")
+            yield Checkbox(_("include retired"), id="retired", classes="compact-short")
         with Horizontal(id="top"):
             yield MeasuredTable(id="roster", cursor_type="row", zebra_stripes=True)
             with Vertical(id="side"):
@@ -133,13 +136,14 @@ class ExpertsScreen(GarrisonScreen):
                     yield Static(_("Highlight an expert."), id="detail-text")
         with Horizontal(id="match-form"):
             yield Input(placeholder=_("match skills, e.g. forensics:2, malware"),
-                        id="m-skills", classes="match-field")
-            yield Input(placeholder=_("city (first)"), id="m-city", classes="match-field")
+                        id="m-skills", classes="match-field compact-short")
+            yield Input(placeholder=_("city (first)"), id="m-city",
+                        classes="match-field compact-short")
             yield Input(placeholder=_("unit under review"), id="m-unit",
-                        classes="match-field")
+                        classes="match-field compact-short")
             yield Input(value="5", placeholder=_("count"), type="integer", id="m-count",
-                        classes="match-field")
-            yield Button(_("Match"), variant="primary", id="m-go")
+                        classes="match-field compact-short")
+            yield Button(_("Match"), variant="primary", id="m-go", classes="compact-short")
         with Horizontal(id="results"):
             yield MeasuredTable(id="matches", cursor_type="row", zebra_stripes=True)
             yield MeasuredTable(id="excluded", cursor_type="row", zebra_stripes=True)
@@ -149,9 +153,7 @@ class ExpertsScreen(GarrisonScreen):
     def on_mount(self) -> None:
         for table_id, columns in (("roster", ROSTER), ("matches", MATCHES),
                                   ("excluded", EXCLUDED)):
-            table = self.query_one(f"#{table_id}", DataTable)
-            for key, label in columns:
-                table.add_column(label, key=key, width=WIDTHS.get(key))
+            self.query_one(f"#{table_id}", MeasuredTable).set_columns(columns)
         self.query_one("#matches", DataTable).border_title = _("Match")
         self.query_one("#excluded", DataTable).border_title = _("Excluded")
         self.query_one("#oncall", Static).border_title = _("On call now")

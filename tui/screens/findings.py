@@ -38,14 +38,19 @@ from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.timefmt import zone_label
 from tui.widgets.export_prompt import ExportPrompt
 from tui.widgets.status_prompt import StatusChange, StatusPrompt
-from tui.widgets.table import MeasuredTable
+from tui.widgets.table import Col, MeasuredTable
 from tui.widgets.text_prompt import TextPrompt
 
 PAGE = 100
 ACTIVE = "active"
-COLUMNS = [("id", _("id")), ("unit", _("unit")), ("severity", _("severity")),
-           ("status", _("status")), ("title", _("title")), ("where", _("where")),
-           ("owner", _("owner")), ("due", _("due"))]
+COLUMNS = [Col("id", _("id"), 0), Col("unit", _("unit"), 7, max_width=14),
+           Col("severity", _("severity"), 1), Col("status", _("status"), 2),
+           Col("title", _("title"), 3, flex=True, min_width=20),
+           Col("where", _("where"), 8, max_width=28), Col("owner", _("owner"), 4, max_width=16),
+           Col("due", _("due"), 5), Col("overdue", _("overdue"), 6)]
+"""Shown left to right; when the table is narrow the highest ranks go first (where, then
+unit, ...) and the title takes the width left."""
+UNSORTED = ("where", "overdue")
 
 
 def where_text(row: FindingRow) -> str:
@@ -88,15 +93,17 @@ class FindingsScreen(GarrisonScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="filters"):
-            yield Input(placeholder=_("/ words in the title"), id="text", classes="filter")
-            yield Input(placeholder=_("unit (and below)"), id="unit")
+            yield Input(placeholder=_("/ words in the title"), id="text",
+                        classes="filter compact-short")
+            yield Input(placeholder=_("unit (and below)"), id="unit", classes="compact-short")
             yield Select([(s.value, s.value) for s in Severity], prompt=_("any severity"),
-                         id="severity")
+                         id="severity", classes="compact-short")
             yield Select([(_("open + in progress"), ACTIVE),
                           *((s.value, s.value) for s in FindingStatus)],
-                         value=ACTIVE, prompt=_("any status"), id="status")
-            yield Input(placeholder=_("owner"), id="owner")
-            yield Checkbox(_("overdue"), id="overdue")
+                         value=ACTIVE, prompt=_("any status"), id="status",
+                         classes="compact-short")
+            yield Input(placeholder=_("owner"), id="owner", classes="compact-short")
+            yield Checkbox(_("overdue"), id="overdue", classes="compact-short")
         with Horizontal(id="body"):
             yield MeasuredTable(id="table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="detail"):
@@ -108,8 +115,7 @@ class FindingsScreen(GarrisonScreen):
         table = self.query_one("#table", MeasuredTable)
         table.more_below = lambda: self.more or (
             self.total is not None and self.loaded < self.total)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        table.set_columns(COLUMNS)
         table.focus()
         self.load_units()
         self.reload()
@@ -121,10 +127,10 @@ class FindingsScreen(GarrisonScreen):
         yield PaletteCommand(_("Findings: export the current filter"), _("x"),
                              self.action_export)
         yield PaletteCommand(_("Findings: focus the filter"), "/", self.action_focus_filter)
-        for key, label in COLUMNS:
-            if key != "where":
-                yield PaletteCommand(_("Findings: sort by {c}").format(c=label), "",
-                                     partial(self.sort_by, key))
+        for column in COLUMNS:
+            if column.key not in UNSORTED:
+                yield PaletteCommand(_("Findings: sort by {c}").format(c=column.label), "",
+                                     partial(self.sort_by, column.key))
 
     # ------------------------------------------------------------------ filters
 
@@ -166,7 +172,7 @@ class FindingsScreen(GarrisonScreen):
             self.reload(same_rows=False)
 
     def sort_by(self, key: str) -> None:
-        if key == "where":
+        if key in UNSORTED:
             return
         self.descending = not self.descending if key == self.order else key in (
             "first_seen",)
@@ -305,7 +311,8 @@ class FindingsScreen(GarrisonScreen):
         return [str(row.id), row.unit,
                 Text(row.severity.value, style=SEVERITY_STYLE[row.severity.value]),
                 row.status.value, row.title, where_text(row), row.owner,
-                Text(f"{due} {_('overdue')}", style="bold red") if row.overdue else due]
+                Text(due, style="bold red") if row.overdue else due,
+                Text(_("overdue"), style="bold red") if row.overdue else ""]
 
     @on(DataTable.RowHighlighted, "#table")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:

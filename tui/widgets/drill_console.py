@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -38,17 +38,20 @@ from drills.events import QUIET, VERDICT_STYLE, EventKind
 from garrison.errors import DatabaseBusy, GarrisonError
 from garrison.i18n import _
 from tui.screens.base import GarrisonScreen, PaletteCommand
-from tui.widgets.table import MeasuredTable
+from tui.widgets.table import Col, MeasuredTable
 
 if TYPE_CHECKING:
     from drills.queries import EventRecord, RunStatus
 
 REFRESH_SECONDS = 1.0
-EXPECT_COLUMNS = [("due", _("due")), ("team", _("team")), ("must", _("must")),
-                  ("for", _("for")), ("left", _("left")), ("verdict", _("verdict"))]
-EXPECT_WIDTHS = {"due": 13, "team": 10, "must": 18, "for": 13, "left": 12}
-"""Longer cells wrap (the rows grow) rather than push the verdict out of sight."""
-SCORE_COLUMNS = [("team", _("team")), ("name", _("name")), ("points", _("points"))]
+EXPECT_COLUMNS = [Col("due", _("due"), 0, max_width=13), Col("team", _("team"), 4, max_width=10),
+                  Col("must", _("must"), 1, max_width=20),
+                  Col("for", _("for"), 5, flex=True, min_width=13),
+                  Col("left", _("left"), 3, max_width=12), Col("verdict", _("verdict"), 2)]
+"""Longer cells wrap (the rows grow) rather than push the verdict out of sight; a narrow
+table drops the highest ranks first (see ``Col``)."""
+SCORE_COLUMNS = [Col("team", _("team"), 0), Col("name", _("name"), 2, flex=True, min_width=10),
+                 Col("points", _("points"), 1)]
 HIDDEN = QUIET | {EventKind.action}
 """Kinds the timeline leaves out (an action's request: its result follows)."""
 
@@ -224,14 +227,15 @@ class DrillConsole(GarrisonScreen):
                 yield Sparkline([0.0], id="heat")
                 yield MeasuredTable(id="scores", cursor_type="none", show_cursor=False)
         with Horizontal(id="respond"):
-            yield Select[str]([], prompt=_("team"), id="team")
-            yield Input(placeholder=_("action"), id="does", classes="filter")
-            yield Input(placeholder=_("step (optional)"), id="step")
+            yield Select[str]([], prompt=_("team"), id="team", classes="compact-short")
+            yield Input(placeholder=_("action"), id="does", classes="filter compact-short")
+            yield Input(placeholder=_("step (optional)"), id="step", classes="compact-short")
             yield Input(placeholder=_("note: the wording, the finding, the lesson …"),
-                        id="note")
+                        id="note", classes="compact-short")
             yield Select[str]([(level, level) for level in _levels()],
-                              prompt=_("level (classify)"), id="level", disabled=True)
-            yield Button(_("Record"), variant="primary", id="record")
+                              prompt=_("level (classify)"), id="level", disabled=True,
+                              classes="compact-short")
+            yield Button(_("Record"), variant="primary", id="record", classes="compact-short")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -240,14 +244,11 @@ class DrillConsole(GarrisonScreen):
         timeline.border_title = _("Timeline")
         self.query_one("#expectations", DataTable).border_title = _(
             "Expectations and clocks")
-        scores = self.query_one("#scores", DataTable)
+        scores = self.query_one("#scores", MeasuredTable)
         scores.border_title = _("Scores")
         scores.can_focus = False
-        for table_id, columns in (("expectations", EXPECT_COLUMNS), ("scores", SCORE_COLUMNS)):
-            table = self.query_one(f"#{table_id}", DataTable)
-            for key, label in columns:
-                table.add_column(label, key=key, width=EXPECT_WIDTHS.get(key)
-                                 if table_id == "expectations" else None)
+        self.query_one("#expectations", MeasuredTable).set_columns(EXPECT_COLUMNS)
+        scores.set_columns(SCORE_COLUMNS)
         self.query_one("#does", Input).suggester = SuggestFromList(_known_actions())
         self.refresh_state()
         self.set_interval(REFRESH_SECONDS, self.tick)
@@ -337,8 +338,10 @@ class DrillConsole(GarrisonScreen):
         if keys[:len(self.shown)] != self.shown:  # an event was stamped: write it again
             log.clear()
             self.shown = []
+        # wrapped to the log's width (left alone, the console's width bounds it)
+        width = log.content_region.width - log.styles.scrollbar_size_vertical
         for key, line in state.timeline[len(self.shown):]:
-            log.write(line)
+            log.write(line, width=width if width >= log.min_width else None)
             self.shown.append(key)
 
     def _expectations(self, state: ConsoleState) -> None:
@@ -350,6 +353,16 @@ class DrillConsole(GarrisonScreen):
                           height=None)
         if state.expectations:
             table.move_cursor(row=min(row, len(state.expectations) - 1), scroll=False)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        """The timeline's lines were wrapped to its old width: write them again."""
+        self.call_after_refresh(self._rewrap)
+
+    def _rewrap(self) -> None:
+        if self.state is not None and self.is_mounted:
+            self.query_one("#timeline", RichLog).clear()
+            self.shown = []
+            self._timeline(self.state)
 
     def timeline_text(self) -> list[str]:
         """The timeline's lines as plain text (the log renders them lazily)."""
