@@ -13,7 +13,7 @@ from garrison.models import Asset, Service, Unit
 from garrison.settings import Settings
 from scanner.listing import AssetQuery
 from scanner.queries import search_assets
-from tests.tui.conftest import NOW, SCANNED
+from tests.tui.conftest import NOW, SCANNED, wait_workers
 from tui.app import GarrisonApp
 from tui.screens.assets import AssetsScreen
 
@@ -52,7 +52,7 @@ def db(tui_db: Settings) -> Settings:
 
 async def settle(app: GarrisonApp, pilot: Any) -> None:
     for _ in range(4):
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
 
 

@@ -31,7 +31,7 @@ from garrison.models import (
 from garrison.settings import Settings
 from garrison.vocab import Severity
 from tests.garrison.helpers import MAX_ACCEPT, POLICY, load_demo_org
-from tests.tui.conftest import NOW, SCANNED
+from tests.tui.conftest import NOW, SCANNED, wait_workers
 from tui.app import GarrisonApp
 from tui.screens.dashboard import DashboardScreen
 
@@ -154,7 +154,7 @@ def db(tui_db: Settings) -> Settings:
 
 async def settle(app: GarrisonApp, pilot: Any) -> None:
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
 
 

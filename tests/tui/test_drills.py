@@ -28,6 +28,7 @@ from garrison.actions import action_context
 from garrison.db import read_session
 from garrison.models import DrillEvent, DrillRun
 from garrison.settings import Settings
+from tests.tui.conftest import wait_workers
 from tui.app import GarrisonApp
 from tui.screens.drills import DrillsScreen
 from tui.widgets.drill_console import DrillConsole
@@ -55,7 +56,7 @@ def responses(settings: Settings, run_id: int) -> list[DrillEvent]:
 
 async def settle(app: GarrisonApp, pilot: Pilot[None]) -> None:
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
 
 

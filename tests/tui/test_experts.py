@@ -14,7 +14,7 @@ from expert_pool.oncall import on_call, plan
 from garrison.db import read_session, write_session
 from garrison.models import Assignment, AssignmentRole, AuditEvent, Expert, Finding
 from garrison.settings import Settings
-from tests.tui.conftest import NOW
+from tests.tui.conftest import NOW, wait_workers
 from tui.app import GarrisonApp
 from tui.screens.experts import ExpertsScreen
 from tui.widgets.role_prompt import OverridePrompt, RolePrompt
@@ -28,7 +28,7 @@ EMAILS = ("zhang.wei@example.org", "li.na@example.org", "wang.qiang@example.org"
 
 async def settle(app: GarrisonApp, pilot: Pilot[None]) -> None:
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
 
 

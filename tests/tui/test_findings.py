@@ -16,7 +16,7 @@ from garrison.findings.queries import count_findings, finding_detail
 from garrison.models import Finding, FindingStatus
 from garrison.settings import Settings
 from tests.garrison.helpers import POLICY
-from tests.tui.conftest import NOW, settle
+from tests.tui.conftest import NOW, settle, wait_workers
 from tui.app import GarrisonApp
 from tui.screens.findings import FindingsScreen
 from tui.widgets.export_prompt import ExportPrompt
@@ -40,9 +40,9 @@ def title_of(settings: Settings, finding_id: int) -> Finding:
 async def test_opens_on_the_active_findings_with_the_first_in_detail(tui_db: Settings) -> None:
     app = GarrisonApp(tui_db, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, FindingsScreen)
@@ -61,29 +61,29 @@ async def test_opens_on_the_active_findings_with_the_first_in_detail(tui_db: Set
 async def test_filters_narrow_the_table(tui_db: Settings) -> None:
     app = GarrisonApp(tui_db, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.press("slash")
         text = app.screen.query_one("#text", Input)
         assert app.focused is text
         await pilot.press(*"SQL")
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         with read_session(tui_db) as session:
             sql = session.exec(select(Finding).where(Finding.title == "门户网站存在SQL注入")).one()
         assert ids(app) == [sql.id]
         text.value = ""
         app.screen.query_one("#unit", Input).value = "hz-jw"
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         with read_session(tui_db) as session:
             units = {finding_detail(session, i, now=NOW).unit_code for i in ids(app)}
         assert units == {"hz-jw", "hz-cg", "hz-gjj"}  # hz-jw and the units under it
         app.screen.query_one("#severity", Select).value = "critical"
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         assert len(ids(app)) == 2
         app.screen.query_one("#unit", Input).value = "hz-jx"
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         assert "unknown unit 'hz-jx' (did you mean 'hz-jw'?)" in str(
             app.screen.query_one("#count", Label).render())
@@ -93,21 +93,21 @@ async def test_filters_narrow_the_table(tui_db: Settings) -> None:
 async def test_overdue_and_sorting(tui_db: Settings) -> None:
     app = GarrisonApp(tui_db, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         screen = app.screen
         assert isinstance(screen, FindingsScreen)
         screen.sort_by("severity")
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         severities = [screen.rows[i].severity.value for i in ids(app)]
         assert severities[:2] == ["critical", "critical"]
         assert severities[-1] == "info"
         screen.sort_by("severity")  # again: descending
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         assert screen.rows[ids(app)[0]].severity.value == "info"
         screen.query_one("#overdue", Checkbox).value = True
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         assert ids(app) and all(screen.rows[i].overdue for i in ids(app))
 
@@ -115,7 +115,7 @@ async def test_overdue_and_sorting(tui_db: Settings) -> None:
 async def test_change_status_through_the_tui(tui_db: Settings) -> None:
     app = GarrisonApp(tui_db, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         target = ids(app)[0]
         await pilot.press("s")
@@ -125,7 +125,7 @@ async def test_change_status_through_the_tui(tui_db: Settings) -> None:
         prompt.query_one("#status", Select).value = FindingStatus.in_progress
         prompt.query_one("#reason", Input).value = "修复中"
         await pilot.click("#ok")
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         assert isinstance(app.screen, FindingsScreen)
     finding = title_of(tui_db, target)
@@ -143,7 +143,7 @@ async def test_a_refused_transition_keeps_the_dialog_and_what_was_typed(
     flag; nothing changes."""
     app = GarrisonApp(tui_db, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         target = ids(app)[0]
         before = title_of(tui_db, target).status
@@ -159,7 +159,7 @@ async def test_a_refused_transition_keeps_the_dialog_and_what_was_typed(
         prompt.query_one("#reason", Input).value = "vendor patch in Q3"
         prompt.query_one("#approver", Input).value = "王强"
         prompt.query_one("#ok", Button).press()
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         again = app.screen
         assert isinstance(again, StatusPrompt)  # back, with what was typed
@@ -180,7 +180,7 @@ async def test_a_refused_transition_keeps_the_dialog_and_what_was_typed(
 async def test_assign_note_and_export(tui_db: Settings, tmp_path: Path) -> None:
     app = GarrisonApp(tui_db, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         target = ids(app)[0]
         await pilot.press("o")
@@ -188,13 +188,13 @@ async def test_assign_note_and_export(tui_db: Settings, tmp_path: Path) -> None:
         assert isinstance(app.screen, TextPrompt)
         app.screen.query_one("#answer", Input).value = "王强"
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         await pilot.press("n")
         await pilot.pause()
         app.screen.query_one("#answer", Input).value = "已通知厂商"
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         await pilot.press("x")
         await pilot.pause()
@@ -202,7 +202,7 @@ async def test_assign_note_and_export(tui_db: Settings, tmp_path: Path) -> None:
         out = tmp_path / "open.csv"
         app.screen.query_one("#path", Input).value = str(out)
         app.screen.query_one("#ok", Button).press()
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
     assert title_of(tui_db, target).owner == "王强"
     with read_session(tui_db) as session:
@@ -225,13 +225,13 @@ async def test_paging_loads_more_as_the_cursor_nears_the_end(tui_db: Settings) -
                        actor="setup", now=NOW, policy=POLICY)
     app = GarrisonApp(tui_db, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         assert len(ids(app)) == 100
         table = app.screen.query_one("#table", DataTable)
         table.move_cursor(row=95)
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         assert len(ids(app)) == 200
         assert len(set(ids(app))) == 200
@@ -245,17 +245,17 @@ async def test_the_screen_works_on_both_backends(settings: Settings) -> None:
     build(settings)
     app = GarrisonApp(settings, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, FindingsScreen)
         assert len(ids(app)) == 9 and screen.total == 9
         screen.query_one("#unit", Input).value = "hz-jw"
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         assert len(ids(app)) == 5
         screen.sort_by("severity")
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         first = ids(app)[0]
         assert screen.rows[first].severity.value == "critical"
@@ -266,7 +266,7 @@ async def test_the_screen_works_on_both_backends(settings: Settings) -> None:
         app.screen.query_one("#status", Select).value = FindingStatus.false_positive
         app.screen.query_one("#reason", Input).value = "测试环境"
         app.screen.query_one("#ok", Button).press()
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
     assert title_of(settings, first).status is FindingStatus.false_positive
 
@@ -303,7 +303,7 @@ async def test_a_busy_database_keeps_the_note_and_retries(tui_db: Settings) -> N
     settings = tui_db.model_copy(update={"lock_wait": 1.0})
     app = GarrisonApp(settings, screen="findings", now=NOW)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         target = ids(app)[0]
         with write_lock_held(tui_db, 30.0):
@@ -311,7 +311,7 @@ async def test_a_busy_database_keeps_the_note_and_retries(tui_db: Settings) -> N
             await pilot.pause()
             app.screen.query_one("#answer", Input).value = "已联系供应商，等待补丁"
             await pilot.press("enter")
-            await app.workers.wait_for_complete()
+            await wait_workers(app)
             await pilot.pause()
             assert isinstance(app.screen, TextPrompt)  # asked again ...
             assert app.screen.query_one("#answer", Input).value == "已联系供应商，等待补丁"
@@ -319,7 +319,7 @@ async def test_a_busy_database_keeps_the_note_and_retries(tui_db: Settings) -> N
             assert any(m.startswith("the database is busy") and "What you entered is kept"
                        in m for m in warnings), warnings
         await pilot.press("enter")  # the other writer is gone: confirm again
-        await app.workers.wait_for_complete()
+        await wait_workers(app)
         await pilot.pause()
         assert isinstance(app.screen, FindingsScreen)
     with read_session(tui_db) as session:
