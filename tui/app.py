@@ -52,7 +52,9 @@ class GarrisonApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(key, f"switch_mode('{name}')", title)
           for name, (_cls, key, title) in SCREENS.items()),
-        Binding("slash", "focus_filter", _("Filter"), key_display="/"),
+        # priority: the focus moves before the keys typed after "/" are delivered (see
+        # action_focus_filter)
+        Binding("slash", "focus_filter", _("Filter"), key_display="/", priority=True),
         Binding("question_mark", "help", _("Help"), key_display="?"),
         Binding("ctrl+t", "toggle_theme", _("Light/dark")),
         Binding("ctrl+q", "quit", _("Quit"), priority=True),
@@ -155,8 +157,18 @@ class GarrisonApp(App[None]):
             self.call_from_thread(self.notify, note, severity="warning", markup=False)
 
     def action_focus_filter(self) -> None:
-        if isinstance(self.screen, GarrisonScreen):
-            self.screen.action_focus_filter()
+        """``/``: focus the screen's filter. A priority binding: Textual hands a key to the
+        focused widget first and runs ordinary bindings only when it bubbles back, by
+        which time the keys typed after it (``/sql`` typed fast, or while the app was
+        busy) had already gone to the table and were lost. Where ``/`` is text (an input
+        has the focus) or the screen has no filter, the key goes on as usual."""
+        from textual.actions import SkipAction
+        from textual.widgets import Input, TextArea
+
+        screen = self.screen
+        if (isinstance(self.focused, Input | TextArea) or not isinstance(screen, GarrisonScreen)
+                or not screen.focus_filter()):
+            raise SkipAction
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

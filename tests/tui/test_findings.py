@@ -479,3 +479,29 @@ async def test_titles_that_look_like_markup_show_as_typed(tui_db: Settings) -> N
             await settle(pilot)
         detail = str(app.screen.query_one("#detail-text", Static).render())
         assert detail
+
+
+async def test_words_typed_right_after_slash_land_in_the_filter(tui_db: Settings) -> None:
+    """``/sql`` arriving in one burst (typed fast, or while the app was busy): Textual
+    handed ``s``, ``q``, ``l`` to the table before the ordinary ``/`` binding ran on its
+    way back up, and they were lost. ``/`` is a priority binding now; in an input it is
+    still a character."""
+    from textual import events
+
+    app = GarrisonApp(tui_db, screen="findings", now=NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_workers(app)
+        await pilot.pause()
+        screen = app.screen
+        assert type(app.focused).__name__ == "MeasuredTable"
+        for key, char in [("slash", "/"), ("S", "S"), ("Q", "Q"), ("L", "L")]:
+            app.post_message(events.Key(key, char))  # queued together, as tmux sends them
+        await pilot.pause()
+        await wait_workers(app)
+        await pilot.pause()
+        text = screen.query_one("#text", Input)
+        assert app.focused is text
+        assert text.value == "SQL"
+        app.post_message(events.Key("slash", "/"))  # in the filter, "/" is text
+        await pilot.pause()
+        assert text.value == "SQL/"

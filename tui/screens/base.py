@@ -87,7 +87,13 @@ class GarrisonScreen(Screen[None]):
         return ()
 
     def action_focus_filter(self) -> None:
-        """``/``: focus the screen's filter (the widget with the ``filter`` class)."""
+        """``/`` (and the palette): focus the screen's filter."""
+        self.focus_filter()
+
+    def focus_filter(self) -> bool:
+        """Focus the widget with the ``filter`` class, at once (``widget.focus()`` waits
+        behind the messages already queued); False when the screen has none."""
         for widget in self.query(".filter"):
-            widget.focus()
-            return
+            self.set_focus(widget)
+            return True
+        return False

@@ -290,12 +290,23 @@ class DrillConsole(GarrisonScreen):
         if not get_current_worker().is_cancelled:  # a newer read is on its way
             self.app.call_from_thread(self.show, state)
 
+    @property
+    def gone(self) -> bool:
+        """Closed (or the app closing) while a read was on its way: nothing left to show
+        it on. A read's answer comes through ``call_from_thread``, not the screen's queue,
+        so it can arrive after the screen's widgets were removed."""
+        return self not in self.app.screen_stack or not self.query("#clock-bar")
+
     def _problem(self, exc: GarrisonError) -> None:
+        if self.gone:
+            return
         self.query_one("#clock-bar", Static).update(Text(str(exc), style="bold red"))
 
     def show(self, state: ConsoleState) -> None:
         from drills.durations import clock_text
 
+        if self.gone:
+            return
         self.state = state
         self.refreshes += 1
         bar = Text()
