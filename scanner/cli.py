@@ -417,9 +417,9 @@ def assets_list(
     from scanner.quick import quick_assets
 
     if state is not None:
-        from garrison.cli.findings import _enum_values
+        from garrison.cli.context import choice_values
 
-        _enum_values(_("state"), [state], list(ASSET_STATES))
+        choice_values(_("state"), [state], list(ASSET_STATES))
     q = AssetQuery(unit=unit, text=text, service=service, state=state)
     page = _quick(ctx, lambda url: quick_assets(url, q, limit=limit, after=after))
     if page is None:

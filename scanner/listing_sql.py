@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from garrison.findings.listing import Dialect, _escape_like, _Params, read_stamp, read_time
+from garrison.findings.listing import Dialect, Params, read_stamp, read_time
 from garrison.vocab import OPEN_STATES
+from garrison.words import escape_like
 from scanner.listing import AssetLine, AssetQuery, ChangeLine, RunLine
 
 _PORT = re.compile(r"^(?:(tcp|udp|sctp)/)?(\d{1,5})(?:/(tcp|udp|sctp))?$", re.IGNORECASE)
@@ -66,7 +67,7 @@ class Sql:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._p = _Params("named" if dialect == "sqlite" else "pyformat")
+        self._p = Params("named" if dialect == "sqlite" else "pyformat")
 
     @property
     def params(self) -> dict[str, Any]:
@@ -157,7 +158,7 @@ def assets_listing(sql: Sql, q: AssetQuery, unit_ids: Sequence[int] | None) -> L
     if q.state is not None:
         where.append(f"asset.state = {sql.mark('state', str(q.state))}")
     if q.text:
-        like = "%" + _escape_like(q.text.strip()) + "%"
+        like = "%" + escape_like(q.text.strip()) + "%"
         inside = (f"({sql.ilike('service.name', 'text', like)} OR "
                   f"{sql.ilike('service.product', 'text', like)})")
         where.append(f"({sql.ilike('asset.address', 'text', like)} OR "
@@ -167,7 +168,7 @@ def assets_listing(sql: Sql, q: AssetQuery, unit_ids: Sequence[int] | None) -> L
         port = parse_service(q.service)
         if port is None:
             clauses = [sql.ilike("service.name", "service",
-                                 _escape_like(q.service.strip()) + "%")]
+                                 escape_like(q.service.strip()) + "%")]
         else:
             clauses = [f"service.port = {sql.mark('port', port[0])}"]
             if port[1]:

@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from garrison.errors import GarrisonError, NotFoundError
-from garrison.findings.listing import _escape_like
 from garrison.findings.queries import gone_since
 from garrison.i18n import _
 from garrison.models import Asset, AssetState, Change, Finding, Service, Unit
 from garrison.org.queries import get_unit, subtree_ids
 from garrison.vocab import OPEN_STATES
+from garrison.words import escape_like
 from scanner.listing import ASSET_STATES, AssetLine, AssetQuery
 from scanner.listing_sql import parse_cursor, parse_service
 from scanner.paging import Page, beyond, tally, up_to
@@ -35,7 +35,7 @@ def service_clauses(text: str) -> list[sa.ColumnElement[bool]]:
     starts with the text (``http`` finds http, https and http-proxy)."""
     port = parse_service(text)
     if port is None:
-        return [col(Service.name).ilike(_escape_like(text.strip()) + "%", escape="\\")]
+        return [col(Service.name).ilike(escape_like(text.strip()) + "%", escape="\\")]
     clauses = [col(Service.port) == port[0]]
     if port[1]:
         clauses.append(col(Service.protocol) == port[1])
@@ -56,7 +56,7 @@ def _asset_where(session: Session, q: AssetQuery) -> list[sa.ColumnElement[bool]
     if q.state is not None:
         where.append(col(Asset.state) == q.state)
     if q.text:
-        like = "%" + _escape_like(q.text.strip()) + "%"
+        like = "%" + escape_like(q.text.strip()) + "%"
         where.append(sa.or_(col(Asset.address).ilike(like, escape="\\"),
                             col(Asset.hostname).ilike(like, escape="\\"),
                             _open_service(sa.or_(col(Service.name).ilike(like, escape="\\"),

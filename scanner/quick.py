@@ -3,7 +3,7 @@ without loading the ORM.
 
 Over 65,536 assets the first page's queries take tens of milliseconds; importing
 SQLAlchemy, SQLModel and pydantic takes about half a second. As ``findings list`` does
-(``garrison.findings.quick``), the CLI first tries this road: ``sqlite3`` (or
+(``garrison.quickread``), the CLI first tries this road: ``sqlite3`` (or
 ``psycopg``), the SQL of ``scanner.listing_sql``, the rows of ``scanner.listing``, and
 nothing else.
 
@@ -22,9 +22,9 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from garrison.dburl import SCHEMA_HEAD
+from garrison import quickread
 from garrison.findings.listing import Dialect
-from garrison.findings.quick import _connect, _Fallback, _one, _unit_ids
+from garrison.quickread import Fallback
 from scanner.listing import (
     ASSET_STATES,
     AssetLine,
@@ -71,21 +71,17 @@ class _Reader:
     def all(self, write: Callable[[Sql], str]) -> list[Sequence[Any]]:
         sql = Sql(self.dialect)
         text = write(sql)
-        cursor = self.conn.execute(text, sql.params)
-        try:
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
+        return quickread.rows(self.conn, text, sql.params)
 
     def unit_ids(self, code: str) -> list[int]:
         """The unit and the units under it; unknown: the full path suggests a code."""
-        return _unit_ids(self.conn, self.dialect, code)
+        return quickread.unit_ids(self.conn, self.dialect, code)
 
     def run(self, run_id: int) -> Sequence[Any]:
         """A run's ``RUN_COLUMNS``, as stored."""
         rows = self.all(lambda sql: run_sql(sql, run_id))
         if not rows:
-            raise _Fallback  # the full path says there is no such run
+            raise Fallback  # the full path says there is no such run
         return rows[0]
 
     def tally(self, build: Build, cursor: Sequence[Any] | None
@@ -107,7 +103,7 @@ class _Reader:
             found = self.all(lambda sql: build(sql).key_of(
                 f"change.id = {sql.mark('change', after)}"))
             if not found:
-                raise _Fallback  # the full path says the change is not in this list
+                raise Fallback  # the full path says the change is not in this list
             cursor = tuple(found[0])
         counts, total, before = self.tally(build, cursor)
         rows = self.page(build, CHANGE_COLUMNS, cursor, limit)
@@ -115,16 +111,7 @@ class _Reader:
 
 
 def _read(url: str, answer: Callable[[_Reader], T]) -> T | None:
-    try:
-        with _connect(url) as (conn, dialect):
-            head = _one(conn, "SELECT version_num FROM alembic_version")
-            if head is None or head[0] != SCHEMA_HEAD:
-                return None
-            return answer(_Reader(conn, dialect))
-    except _Fallback:
-        return None
-    except Exception:  # noqa: BLE001 - any surprise: the full path reports it properly
-        return None
+    return quickread.read(url, lambda conn, dialect: answer(_Reader(conn, dialect)))
 
 
 def quick_assets(url: str, q: AssetQuery, *, limit: int | None, after: str | None = None
@@ -135,7 +122,7 @@ def quick_assets(url: str, q: AssetQuery, *, limit: int | None, after: str | Non
         cursor = parse_cursor(after) if after is not None else None
         if after is not None:
             if cursor is None:
-                raise _Fallback  # the full path says what a cursor looks like
+                raise Fallback  # the full path says what a cursor looks like
             r.unit_ids(cursor[0])  # the cursor's unit must exist
 
         def build(sql: Sql) -> Listing:
@@ -170,7 +157,7 @@ def quick_runs(url: str, *, unit: str | None, limit: int | None, after: int | No
     """The page ``scan list`` shows (``scanner.run_queries.list_runs``), or None."""
     def answer(r: _Reader) -> Page[RunLine]:
         if _stale_runs(r):
-            raise _Fallback
+            raise Fallback
         unit_ids = r.unit_ids(unit) if unit is not None else None
         cursor = None
         if after is not None:
@@ -206,7 +193,7 @@ def quick_diff(url: str, run_a: int, run_b: int, *, limit: int | None,
         rows = [r.run(run_a), r.run(run_b)]
         a, b = (run_line(row, r.dialect) for row in rows)
         if a.unit_id != b.unit_id:
-            raise _Fallback  # the full path names both units
+            raise Fallback  # the full path names both units
         (low, low_row), (high, high_row) = sorted(
             zip((a, b), rows, strict=True), key=lambda pair: (pair[0].observed_at, pair[0].id))
         lo, hi = (low_row[RUN_OBSERVED], low.id), (high_row[RUN_OBSERVED], high.id)

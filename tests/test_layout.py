@@ -203,3 +203,45 @@ def test_the_clock_check_catches_a_direct_read(tmp_path: Path) -> None:
     assert _clock_reads(target, tmp_path) == [
         "probe.py:4: datetime.now()", "probe.py:5: date.today()", "probe.py:6: time.time()",
         "probe.py:7: datetime.utcnow()"]
+
+
+def _private_imports(path: Path, root: Path = REPO) -> list[str]:
+    """``from M import _name`` where ``M`` is first-party and outside the importing
+    module's own package (its directory): another package's private name."""
+    import ast
+
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ImportFrom) or not node.module or node.level:
+            continue
+        if node.module.split(".")[0] not in PRODUCT:
+            continue
+        owner = node.module.rsplit(".", 1)[0] if "." in node.module else node.module
+        if owner == package or node.module == package:
+            continue
+        found.extend(f"{path.relative_to(root)}:{node.lineno}: {node.module}.{alias.name}"
+                     for alias in node.names
+                     if alias.name.startswith("_") and alias.name != "_"
+                     and not (alias.name.startswith("__") and alias.name.endswith("__")))
+    return found
+
+
+def test_no_module_borrows_another_packages_private_names() -> None:
+    """A name with a leading underscore is its package's own: the quick read paths once
+    imported ``garrison.findings.quick._connect``; the shared road is now
+    ``garrison.quickread``. (``_`` is the gettext helper.)"""
+    offenders = [hit for package in PRODUCT for path in sorted((REPO / package).rglob("*.py"))
+                 for hit in _private_imports(path)]
+    assert offenders == []
+
+
+def test_the_private_import_check_catches_a_borrowed_name(tmp_path: Path) -> None:
+    (tmp_path / "scanner").mkdir()
+    probe = tmp_path / "scanner" / "probe.py"
+    probe.write_text("from garrison.findings.quick import _connect\n"
+                     "from garrison.i18n import _\n"
+                     "from scanner.other import _own\n"
+                     "from garrison import __version__\n", encoding="utf-8")
+    assert _private_imports(probe, tmp_path) == [
+        "scanner/probe.py:1: garrison.findings.quick._connect"]

@@ -31,7 +31,7 @@ def tui(ctx: typer.Context,
             _("unknown screen {s!r}{hint}").format(s=screen, hint=did_you_mean(screen, SCREENS)),
             hint=_("Screens: {a}.").format(a=", ".join(SCREENS)))
     settings = state(ctx).settings
-    from garrison.findings.quick import at_head
+    from garrison.quickread import at_head
 
     # Checked with the DB-API driver so the TUI paints before SQLAlchemy is imported;
     # otherwise create or explain (the ORM: half a second).

@@ -96,3 +96,18 @@ def err_console() -> Console:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def choice_values(kind: str, values: list[str], allowed: list[str]) -> list[str]:
+    """``values`` when each is one of ``allowed``; else an error naming the ``kind``, the
+    nearest allowed value and all of them."""
+    from garrison.errors import GarrisonError
+    from garrison.words import did_you_mean
+
+    for value in values:
+        if value not in allowed:
+            raise GarrisonError(
+                _("unknown {kind} {v!r}{hint}").format(
+                    kind=kind, v=value, hint=did_you_mean(value, allowed)),
+                hint=_("Use one of: {a}.").format(a=", ".join(allowed)))
+    return values

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from garrison.cli.context import action_ctx, console, print_json
+from garrison.cli.context import action_ctx, choice_values, console, print_json
 from garrison.i18n import _
 from garrison.words import SEVERITY_STYLE
 
@@ -45,19 +45,6 @@ def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
 
 
-def _enum_values(kind: str, values: list[str], allowed: list[str]) -> list[str]:
-    from garrison.errors import GarrisonError
-    from garrison.words import did_you_mean
-
-    for value in values:
-        if value not in allowed:
-            raise GarrisonError(
-                _("unknown {kind} {v!r}{hint}").format(
-                    kind=kind, v=value, hint=did_you_mean(value, allowed)),
-                hint=_("Use one of: {a}.").format(a=", ".join(allowed)))
-    return values
-
-
 def _date(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -77,12 +64,12 @@ def build_filter(unit: str | None, severity: list[str] | None, status: list[str]
     from garrison.findings.listing import FindingFilter
     from garrison.vocab import FindingSource, FindingStatus, Severity
 
-    severities = _enum_values(_("severity"), _split(severity), [s.value for s in Severity])
-    statuses = _enum_values(_("status"), _split(status), [s.value for s in FindingStatus])
+    severities = choice_values(_("severity"), _split(severity), [s.value for s in Severity])
+    statuses = choice_values(_("status"), _split(status), [s.value for s in FindingStatus])
     if not statuses and default_active and not overdue:
         statuses = [FindingStatus.open.value, FindingStatus.in_progress.value]
     if source is not None:
-        _enum_values(_("source"), [source], [s.value for s in FindingSource])
+        choice_values(_("source"), [source], [s.value for s in FindingSource])
     return FindingFilter(
         unit=unit, severities=tuple(Severity(s) for s in severities),
         statuses=tuple(FindingStatus(s) for s in statuses), owner=owner, overdue=overdue,
@@ -238,7 +225,7 @@ def add(
     from garrison.findings import service
     from garrison.vocab import Severity
 
-    (sev,) = _enum_values(_("severity"), [severity], [s.value for s in Severity])
+    (sev,) = choice_values(_("severity"), [severity], [s.value for s in Severity])
     protocol, number = _port(port)
     added = service.add(action_ctx(ctx), unit_code=unit, title=title, severity=Severity(sev),
                         address=asset, protocol=protocol, port=number,
@@ -293,7 +280,7 @@ def set_status(
     from garrison.vocab import FindingStatus
 
     context = action_ctx(ctx)
-    (value,) = _enum_values(_("status"), [status], [s.value for s in FindingStatus])
+    (value,) = choice_values(_("status"), [status], [s.value for s in FindingStatus])
     try:
         changed = service.set_status(context, finding_id=finding_id,
                                      status=FindingStatus(value), reason=reason,

@@ -120,7 +120,7 @@ def read_time(value: datetime | str | None) -> datetime | None:
     return None if value is None else read_stamp(value)
 
 
-class _Params:
+class Params:
     """Collects parameters; ``mark`` writes the placeholder for the paramstyle."""
 
     def __init__(self, style: Paramstyle) -> None:
@@ -136,12 +136,8 @@ class _Params:
         return ", ".join(self.mark(f"{name}{i}", v) for i, v in enumerate(values))
 
 
-def _escape_like(text: str) -> str:
-    return escape_like(text)
-
-
 def _where(f: FindingFilter, now: datetime, unit_ids: Sequence[int] | None,
-           dialect: Dialect, p: _Params) -> list[str]:
+           dialect: Dialect, p: Params) -> list[str]:
     clauses: list[str] = []
     if f.unit is not None:
         if unit_ids is None:
@@ -164,7 +160,7 @@ def _where(f: FindingFilter, now: datetime, unit_ids: Sequence[int] | None,
     if f.rule:
         clauses.append(f"finding.rule_id = {p.mark('rule', f.rule)}")
     if f.text:
-        pattern = "%" + _escape_like(f.text.lower()) + "%"
+        pattern = "%" + escape_like(f.text.lower()) + "%"
         clauses.append(f"lower(finding.title) LIKE {p.mark('text', pattern)} ESCAPE '\\'")
     return clauses
 
@@ -173,7 +169,7 @@ def where_sql(f: FindingFilter, now: datetime, *, unit_ids: Sequence[int] | None
               dialect: Dialect, paramstyle: Paramstyle = "named"
               ) -> tuple[str, dict[str, Any]]:
     """The filter as one SQL condition on the ``finding`` table, and its parameters."""
-    p = _Params(paramstyle)
+    p = Params(paramstyle)
     clauses = _where(f, now, unit_ids, dialect, p)
     return (" AND ".join(clauses) if clauses else "1 = 1"), p.values
 
@@ -204,7 +200,7 @@ def list_sql(f: FindingFilter, now: datetime, *, unit_ids: Sequence[int] | None,
              offset: int | None = None) -> tuple[str, dict[str, Any]]:
     """The page of the list after ``after_id`` (by finding id), or sorted by ``order``
     (a key of ``SORTS``; ties by id) from ``offset``."""
-    p = _Params(paramstyle)
+    p = Params(paramstyle)
     clauses = _where(f, now, unit_ids, dialect, p)
     if after_id is not None:
         clauses.append(f"finding.id > {p.mark('after', after_id)}")

@@ -15,7 +15,8 @@ from garrison.db import read_session, write_session
 from garrison.findings.lifecycle import set_status
 from garrison.findings.listing import FindingFilter, FindingRow
 from garrison.findings.queries import count_findings, list_findings
-from garrison.findings.quick import quick_list, sqlite_path
+from garrison.findings.quick import quick_list
+from garrison.quickread import sqlite_path
 from garrison.vocab import FindingSource, FindingStatus, Severity
 from tests.garrison.conftest import NOW, Known
 from tests.garrison.findings.test_queries import FILTERS
