@@ -31,6 +31,7 @@ from garrison.findings.listing import (
     list_sql,
 )
 from garrison.quickread import Fallback, mark, one, read, unit_ids
+from garrison.quickread import rows as fetch
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,13 @@ def quick_list(url: str, f: FindingFilter, *, limit: int, after_id: int | None =
         style: Paramstyle = "named" if dialect == "sqlite" else "pyformat"
         sql, params = list_sql(f, now, unit_ids=ids, dialect=dialect, paramstyle=style,
                                limit=limit, after_id=after_id)
-        cursor = conn.execute(sql, params)
-        try:
-            rows = decode_rows(cursor.fetchall(), now)
-        finally:
-            cursor.close()
+        found = decode_rows(fetch(conn, sql, params), now)
         if on_rows is not None:
-            on_rows(rows)
+            on_rows(found)
         total = None
-        if len(rows) == limit:
+        if len(found) == limit:
             sql, params = count_sql(f, now, unit_ids=ids, dialect=dialect, paramstyle=style)
             total = int(one(conn, sql, params)[0])
-        return QuickPage(rows, total)
+        return QuickPage(found, total)
 
     return read(url, answer)

@@ -34,23 +34,26 @@ def province(settings: Settings) -> Province:
 
 def walk(full: Callable[[Any], R], quick: Callable[[Any], R | None],
          page_of: Callable[[R], Page[Any]], cursor: Callable[[Any], Any],
-         after: Any = None) -> int:
-    """Every page from ``after`` on, both ways, each the same; returns the rows seen."""
-    seen = 0
+         after: Any = None) -> tuple[int, int]:
+    """Every page from ``after`` on, both ways, each the same. Returns the rows walked and
+    the rows the first page said were left (its total less those before it)."""
+    seen, left = 0, None
     while True:
         expected = full(after)
         answered = quick(after)
         assert answered is not None, f"the quick path stepped aside (after {after!r})"
         assert answered == expected
         page = page_of(expected)
+        if left is None:
+            left = page.total - page.before
         seen += len(page.rows)
         if not page.rows or not page.more:
-            return seen
+            return seen, left
         after = cursor(page.rows[-1])
 
 
 def same_assets(p: Province, q: AssetQuery, limit: int | None, after: str | None = None
-                ) -> int:
+                ) -> tuple[int, int]:
     with read_session(p.settings) as session:
         return walk(lambda a: search_assets(session, q, limit=limit, after=a),
                     lambda a: quick_assets(p.settings.db, q, limit=limit, after=a),
@@ -107,7 +110,8 @@ def test_asset_pages_after_any_cursor(province: Province, after: str) -> None:
     """A cursor need not be a listed asset: its key still orders (and past the end, the
     page is empty but still counts what came before)."""
     for q in (AssetQuery(), AssetQuery(unit="hz-jw"), AssetQuery(service="ssh")):
-        same_assets(province, q, 3, after)
+        walked, left = same_assets(province, q, 3, after)
+        assert walked == left
 
 
 @hsettings(max_examples=40, deadline=None,
@@ -121,8 +125,9 @@ def test_asset_pages_after_any_cursor(province: Province, after: str) -> None:
 def test_any_asset_query_gives_the_same_answer_both_ways(
         province: Province, unit: str | None, text: str | None, service: str | None,
         state: str | None, limit: int, after: str | None) -> None:
-    same_assets(province, AssetQuery(unit=unit, text=text, service=service, state=state),
-                limit, after)
+    walked, left = same_assets(
+        province, AssetQuery(unit=unit, text=text, service=service, state=state), limit, after)
+    assert walked == left
 
 
 # ---------------------------------------------------------------- runs and changes
@@ -149,9 +154,11 @@ def test_a_runs_changes_page_the_same_both_ways(province: Province, run: str,
                                                 limit: int | None) -> None:
     run_id = province.ids[run]
     with read_session(province.settings) as session:
-        walk(lambda a: run_changes(session, run_id, limit=limit, after=a),
-             lambda a: quick_run(province.settings.db, run_id, limit=limit, after=a),
-             lambda shown: shown.page, lambda change: change.id)
+        walked, left = walk(
+            lambda a: run_changes(session, run_id, limit=limit, after=a),
+            lambda a: quick_run(province.settings.db, run_id, limit=limit, after=a),
+            lambda shown: shown.page, lambda change: change.id)
+    assert walked == left
 
 
 def test_a_change_whose_asset_was_deleted_comes_last(province: Province) -> None:
@@ -172,9 +179,11 @@ def test_a_diff_pages_the_same_both_ways(province: Province, a: str, b: str,
                                          limit: int | None) -> None:
     run_a, run_b = province.ids[a], province.ids[b]
     with read_session(province.settings) as session:
-        walk(lambda x: diff_runs(session, run_a, run_b, limit=limit, after=x),
-             lambda x: quick_diff(province.settings.db, run_a, run_b, limit=limit, after=x),
-             lambda d: d.page, lambda change: change.id)
+        walked, left = walk(
+            lambda x: diff_runs(session, run_a, run_b, limit=limit, after=x),
+            lambda x: quick_diff(province.settings.db, run_a, run_b, limit=limit, after=x),
+            lambda d: d.page, lambda change: change.id)
+    assert walked == left
 
 
 # ---------------------------------------------------------------- stepping aside
