@@ -203,7 +203,7 @@ MILESTONES = [
     # before it; the others are the first after the key was sent
     ("key event in the app", "key received", True),
     ("worker: quick_list starts", "quick_list start", True),
-    ("worker: page read (connect, checks, query)", "quick_list rows read", True),
+    ("worker: page read (connect, checks, query)", "quick_list end", True),
     ("main: _show_rows starts (call_from_thread)", "FindingsScreen._show_rows start", True),
     ("main: _show_rows ends (clear, add_row x100)", "FindingsScreen._show_rows end", True),
     ("main: table measures its rows (idle) start", "DataTable._update_dimensions start table",
@@ -212,7 +212,7 @@ MILESTONES = [
     ("main: table render_lines starts", "DataTable.render_lines start table", True),
     ("main: ... rendered", "DataTable.render_lines end", True),
     ("main: frame written (driver.write)", "driver.write", True),
-    ("worker: count read", "quick_list end", False),
+    ("count thread: count read", "quick_count end", False),
     ("main: _show_total", "FindingsScreen._show_total start", False),
     ("detail worker: read_detail starts", "findings.service.read_detail start", False),
     ("main: detail pane updated", "FindingsScreen._detail end", False),

@@ -98,9 +98,15 @@ def _quick(module: ModuleType) -> None:
         try:
             return original(url, f, **kwargs)
         finally:
-            mark("quick_list end (count read)")
+            mark("quick_list end")
     setattr(module, "quick_list", quick_list)  # noqa: B010 - mypy: module attrs
+    wrap(module, "quick_count")
+
+
+def _quickread(module: ModuleType) -> None:
     wrap(module, "at_head")
+    wrap(module, "rows", "quickread.rows",
+         detail=lambda _conn, sql, *_a, **_k: " " + " ".join(sql.split())[:40])
 
 
 def _findings_screen(module: ModuleType) -> None:
@@ -139,10 +145,13 @@ def _dashboard_screen(module: ModuleType) -> None:
     cls = module.DashboardScreen
     wrap(cls, "on_mount", "DashboardScreen.on_mount")
     wrap(cls, "_show", "DashboardScreen._show")
+    wrap(cls, "_show_oncall", "DashboardScreen._show_oncall")
 
 
 def _dashboard(module: ModuleType) -> None:
     wrap(module, "gather", "dashboard.gather")
+    wrap(module, "quick_gather", "dashboard.quick_gather")
+    wrap(module, "read_dashboard", "dashboard.read_dashboard")
 
 
 def _summary(module: ModuleType) -> None:
@@ -191,6 +200,7 @@ def _linux_driver(module: ModuleType) -> None:
 
 PATCHES: dict[str, Callable[[ModuleType], None]] = {
     "garrison.findings.quick": _quick,
+    "garrison.quickread": _quickread,
     "tui.screens.findings": _findings_screen,
     "tui.screens.dashboard": _dashboard_screen,
     "garrison.findings.service": _findings_service,

@@ -1,4 +1,10 @@
-"""What the TUI's dashboard shows, read in one session: the queries and the pure math.
+"""What the TUI's dashboard shows: the queries and the pure math.
+
+Read through ``garrison.quickread`` (the DB-API driver, no ORM: the dashboard is the
+TUI's first screen, and importing SQLAlchemy alone costs about half a second), or, when
+that road cannot answer, through an ORM session's own connection: the same SQL either way
+(:func:`read_dashboard`). The database aggregates; Python reads only the findings whose
+status changed within the trend's days.
 
 Open findings by severity, the overdue league table by unit, the open-findings trend
 of the last days (:func:`open_trend`, a pure function: a finding counts on day D when
@@ -10,18 +16,24 @@ the expert pool's (``expert_pool.service.on_call``); the screen adds it. The scr
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from garrison.findings.listing import Dialect, bind_time, read_stamp
+from garrison.findings.quick import must_sweep
 from garrison.i18n import _
+from garrison.quickread import Fallback, mark, read, rows
 from garrison.vocab import OPEN_STATES, SEVERITY_ORDER, FindingStatus, Severity
 
 if TYPE_CHECKING:
     from sqlmodel import Session
+
+    from garrison.actions import ActionContext
 
 TREND_DAYS = 30
 RECENT_CHANGES = 10
@@ -111,8 +123,8 @@ def open_trend(findings: Iterable[_Seen], events: Iterable[_StatusEvent], days: 
     of days."""
     if days <= 0:
         return []
-    ends = [datetime.combine(d + timedelta(days=1), time.min, tzinfo=tz)
-            for d in trend_days(days, now, tz)]
+    ends = [datetime.combine(d + timedelta(days=1), time.min, tzinfo=tz).timestamp()
+            for d in trend_days(days, now, tz)]  # as numbers: comparing zoned times is slow
     by_finding: dict[int | None, list[_StatusEvent]] = defaultdict(list)
     for event in events:
         if event.kind == STATUS_EVENT:
@@ -122,8 +134,8 @@ def open_trend(findings: Iterable[_Seen], events: Iterable[_StatusEvent], days: 
         history = sorted(by_finding.get(finding.id, ()), key=lambda e: e.at)
         for start, stop in _open_spans(finding.first_seen, history):
             # open on the days whose end e has start < e <= stop
-            low = bisect_right(ends, start)
-            high = days if stop is None else bisect_right(ends, stop)
+            low = bisect_right(ends, start.timestamp())
+            high = days if stop is None else bisect_right(ends, stop.timestamp())
             if low < high:
                 delta[low] += 1
                 delta[high] -= 1
@@ -181,7 +193,6 @@ class DashboardData:
     severity: dict[Severity, int]
     overdue: list[OverdueLine]
     changes: list[ChangeLine]
-    oncall: OnCall | None
     drills: list[DrillLine]
     trend: list[int]
     days: list[date]
@@ -216,56 +227,131 @@ def change_text(kind: str, protocol: str | None, port: int | None,
     return f"{kind} {where}".strip()
 
 
-def gather(session: Session, now: datetime, tz: tzinfo, *, days: int
-           ) -> DashboardData:
-    """Everything the dashboard shows, read in one session (in a worker thread)."""
-    import sqlalchemy as sa
-    from sqlmodel import col, or_, select
+OPEN_LIST = ", ".join(sorted(f"'{s.value}'" for s in OPEN_STATES))
+OPEN_SQL = f"status IN ({OPEN_LIST})"
 
-    from garrison.findings.listing import FindingFilter, read_time
-    from garrison.findings.summary import summarise
-    from garrison.models import Change, DrillRun, DrillState, Finding, FindingEvent, Unit
 
-    summary = summarise(session, FindingFilter(), now=now, time_to_fix=False)
-    severity = {s: sum(line.active.get(s, 0) for line in summary.lines)
-                for s in SEVERITY_ORDER}
+def read_dashboard(conn: Any, dialect: Dialect, now: datetime, tz: tzinfo, *, days: int
+                   ) -> DashboardData:
+    """Everything the dashboard shows, from a DB-API connection (``sqlite3`` or
+    ``psycopg``), in five statements that return about a hundred rows in all.
 
-    status, due = col(Finding.status), col(Finding.due_at)
-    oldest = dict(session.exec(
-        select(col(Unit.code), sa.func.min(due))
-        .join(Unit, col(Finding.unit_id) == col(Unit.id))
-        .where(status.in_(OPEN_STATES), due < now).group_by(col(Unit.code))).all())
+    The database does the work: the drivers release the interpreter's lock while a
+    statement runs but take it back for every row they hand over, so a read that
+    returned thousands of rows crawled while the TUI's main thread was busy drawing
+    (``tui.prefetch`` runs this while Textual is imported)."""
+    m = mark(dialect)
+    at_now = bind_time(now, dialect)
+    severity = dict.fromkeys(SEVERITY_ORDER, 0)
+    for sev, n in rows(conn, f"SELECT severity, COUNT(*) FROM finding WHERE {OPEN_SQL} "
+                             "GROUP BY severity"):
+        severity[Severity(sev)] = int(n)
     overdue = sorted(
-        (OverdueLine(line.code, line.name, line.overdue, read_time(oldest.get(line.code)))
-         for line in summary.lines if line.overdue),
+        (OverdueLine(code, name, int(n), read_stamp(oldest)) for code, name, n, oldest in rows(
+            conn, f"""SELECT u.code, u.name, COUNT(*), MIN(f.due_at)
+                        FROM finding f JOIN unit u ON u.id = f.unit_id
+                       WHERE f.{OPEN_SQL} AND f.due_at < {m}
+                       GROUP BY u.code, u.name""", (at_now,))),
         key=lambda o: (-o.overdue, o.oldest_due or now, o.code))
-
-    changes = [ChangeLine(c.at, code, c.address,
-                          change_text(c.kind.value, c.protocol, c.port, c.before, c.after))
-               for c, code in session.exec(
-                   select(Change, Unit.code).join(Unit, col(Change.unit_id) == col(Unit.id))
-                   .order_by(col(Change.id).desc()).limit(RECENT_CHANGES)).all()]
-
-    oncall = None  # the expert pool's (``expert_pool.service.on_call``): filled by the caller
-
-    drills = [DrillLine(r.id or 0, r.playbook_title, code, r.started_at)
-              for r, code in session.exec(
-                  select(DrillRun, Unit.code).join(Unit, col(DrillRun.unit_id) == col(Unit.id))
-                  .where(col(DrillRun.state) == DrillState.running)
-                  .order_by(col(DrillRun.id))).all()]
-
+    changes = [ChangeLine(read_stamp(at), code, address,
+                          change_text(kind, protocol, port, _json(before), _json(after)))
+               for at, code, address, kind, protocol, port, before, after in rows(conn, f"""
+                   SELECT c.at, u.code, c.address, c.kind, c.protocol, c.port, c.before,
+                          c.after
+                     FROM change c JOIN unit u ON u.id = c.unit_id
+                    ORDER BY c.id DESC LIMIT {int(RECENT_CHANGES)}""")]
+    drills = [DrillLine(rid, title, code, read_stamp(started)) for rid, title, code, started
+              in rows(conn, """
+                   SELECT r.id, r.playbook_title, u.code, r.started_at
+                     FROM drillrun r JOIN unit u ON u.id = r.unit_id
+                    WHERE r.state = 'running' ORDER BY r.id""")]
     day_list = trend_days(days, now, tz)
-    window = datetime.combine(day_list[0], time.min, tzinfo=tz) if day_list else now
-    # A finding closed before the window, and unchanged since, was closed throughout it.
-    candidates = select(col(Finding.id)).where(or_(
-        status.in_(OPEN_STATES), col(Finding.status_changed_at) >= window))
-    findings = [TrendFinding(fid or 0, first) for fid, first in session.exec(
-        select(col(Finding.id), col(Finding.first_seen))
-        .where(col(Finding.id).in_(candidates))).all()]
-    events = [TrendEvent(fid, at, to) for fid, at, to in session.exec(
-        select(col(FindingEvent.finding_id), col(FindingEvent.at), col(FindingEvent.to_status))
-        .where(col(FindingEvent.kind) == STATUS_EVENT,
-               col(FindingEvent.finding_id).in_(candidates))
-        .order_by(col(FindingEvent.at), col(FindingEvent.id))).all()]
-    trend = open_trend(findings, events, days, now, tz=tz)
-    return DashboardData(severity, overdue, changes, oncall, drills, trend, day_list, now)
+    trend = _trend(conn, dialect, day_list, tz, open_now=sum(severity.values()))
+    return DashboardData(severity, overdue, changes, drills, trend, day_list, now)
+
+
+def _trend(conn: Any, dialect: Dialect, day_list: list[date], tz: tzinfo, *, open_now: int
+           ) -> list[int]:
+    """:func:`open_trend` over every finding (tested equal), in one statement.
+
+    Only the findings first seen or changed within the window are looked at: any other
+    has had its present status throughout it, so the ``open_now`` findings less the
+    open ones looked at were open on every day. Each finding looked at adds +1 from its
+    first sight and, at each status event that opens or closes it (the event records
+    the move: ``from_status`` -> ``to_status``, none for the first), ±1 from that
+    instant (or from its first sight, if that is later); the statement sums these by
+    the day they start counting on, and a day's figure is what was added before its
+    end."""
+    if not day_list:
+        return []
+    m = mark(dialect)
+    window = bind_time(datetime.combine(day_list[0], time.min, tzinfo=tz), dialect)
+    ends = [bind_time(datetime.combine(d + timedelta(days=1), time.min, tzinfo=tz), dialect)
+            for d in day_list]
+    opened = f"CASE WHEN to_status IN ({OPEN_LIST}) THEN 1 ELSE 0 END"
+    was_open = f"CASE WHEN from_status IS NULL OR from_status IN ({OPEN_LIST}) THEN 1 ELSE 0 END"
+    day = " ".join(f"WHEN t < {m} THEN {i}" for i in range(len(ends)))
+    added: dict[int, int] = {}
+    for bucket, n in rows(conn, f"""
+            WITH c AS (SELECT id, first_seen AS fs, status FROM finding
+                        WHERE status_changed_at >= {m} OR first_seen >= {m}),
+                 moves AS (SELECT finding_id, at, {opened} - {was_open} AS d
+                             FROM findingevent
+                            WHERE kind = '{STATUS_EVENT}' AND finding_id IN (SELECT id FROM c)),
+                 d AS (SELECT fs AS t, 1 AS d FROM c
+                       UNION ALL
+                       SELECT CASE WHEN moves.at > c.fs THEN moves.at ELSE c.fs END, moves.d
+                         FROM moves JOIN c ON c.id = moves.finding_id WHERE moves.d <> 0)
+            SELECT CASE {day} ELSE {len(ends)} END, SUM(d) FROM d GROUP BY 1
+            UNION ALL
+            SELECT -1, COUNT(*) FROM c WHERE {OPEN_SQL}""", (window, window, *ends)):
+        added[int(bucket)] = int(n)
+    out, running = [], open_now - added.pop(-1, 0)
+    for i in range(len(day_list)):
+        running += added.get(i, 0)
+        out.append(running)
+    return out
+
+
+def _json(value: Any) -> dict[str, Any] | None:
+    """A JSON column: text on SQLite, already decoded by psycopg."""
+    decoded = json.loads(value) if isinstance(value, str | bytes) else value
+    return decoded if isinstance(decoded, dict) else None
+
+
+def quick_gather(url: str, now: datetime, tz: tzinfo, *, days: int) -> DashboardData | None:
+    """The dashboard through ``garrison.quickread`` (no ORM: the TUI's first screen paints
+    before SQLAlchemy is imported); None when the full path must answer (see
+    :func:`gather`), including when an expired risk acceptance must be reopened first."""
+    def answer(conn: Any, dialect: Dialect) -> DashboardData:
+        if must_sweep(conn, dialect, now):
+            raise Fallback
+        return read_dashboard(conn, dialect, now, tz, days=days)
+
+    return read(url, answer)
+
+
+def gather(session: Session, now: datetime, tz: tzinfo, *, days: int) -> DashboardData:
+    """The same, through an ORM session's own DB-API connection (the same SQL)."""
+    bind = session.get_bind()
+    dialect: Dialect = "postgresql" if bind.dialect.name == "postgresql" else "sqlite"
+    conn = session.connection().connection.driver_connection
+    return read_dashboard(conn, dialect, now, tz, days=days)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    data: DashboardData
+    reopened: tuple[int, ...]
+    """Findings whose expired risk acceptance was reopened first (the full path)."""
+
+
+def load(ctx: ActionContext, now: datetime, tz: tzinfo, *, days: int) -> Loaded:
+    """The full path, when :func:`quick_gather` cannot answer: reopen expired risk
+    acceptances (as every findings view does), then read through an ORM session."""
+    from garrison.db import read_session
+    from garrison.findings.service import sweep
+
+    reopened = sweep(ctx)
+    with read_session(ctx.settings) as session:
+        return Loaded(gather(session, now, tz, days=days), reopened)

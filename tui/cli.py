@@ -37,7 +37,11 @@ def tui(ctx: typer.Context,
     # otherwise create or explain (the ORM: half a second).
     if not at_head(settings.db):
         settings = open_db(ctx)
+    from tui import prefetch
+
+    first = prefetch.start(settings, screen)  # while Textual is imported
     from tui.app import LIGHT, GarrisonApp
 
-    GarrisonApp(settings, screen=screen, theme=LIGHT if light else None, follow=True).run()
+    GarrisonApp(settings, screen=screen, theme=LIGHT if light else None, follow=True,
+                prefetched=first).run()
 

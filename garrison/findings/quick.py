@@ -41,7 +41,7 @@ class QuickPage:
     """Every match, counted only when the page is full (there may be more)."""
 
 
-def _must_sweep(conn: Any, dialect: Dialect, now: datetime) -> bool:
+def must_sweep(conn: Any, dialect: Dialect, now: datetime) -> bool:
     """Has a risk acceptance expired? Reopening it is a write: the full path does it."""
     today: Any = now.date().isoformat() if dialect == "sqlite" else now.date()
     return one(conn, "SELECT 1 FROM finding WHERE status = 'accepted_risk' "
@@ -50,14 +50,15 @@ def _must_sweep(conn: Any, dialect: Dialect, now: datetime) -> bool:
 
 def quick_list(url: str, f: FindingFilter, *, limit: int, after_id: int | None = None,
                now: datetime,
-               on_rows: Callable[[list[FindingRow]], object] | None = None
-               ) -> QuickPage | None:
+               on_rows: Callable[[list[FindingRow]], object] | None = None,
+               count: bool = True) -> QuickPage | None:
     """The page ``findings list`` shows, or None when the full path must answer.
 
     ``on_rows`` receives the rows as soon as they are read, before the count (the TUI
-    paints them while the database counts)."""
+    paints them while the database counts). ``count=False`` leaves the count out (the
+    TUI runs :func:`quick_count` beside the page, on a connection of its own)."""
     def answer(conn: Any, dialect: Dialect) -> QuickPage:
-        if _must_sweep(conn, dialect, now):
+        if must_sweep(conn, dialect, now):
             raise Fallback
         ids = unit_ids(conn, dialect, f.unit) if f.unit is not None else None
         style: Paramstyle = "named" if dialect == "sqlite" else "pyformat"
@@ -67,9 +68,23 @@ def quick_list(url: str, f: FindingFilter, *, limit: int, after_id: int | None =
         if on_rows is not None:
             on_rows(found)
         total = None
-        if len(found) == limit:
+        if count and len(found) == limit:
             sql, params = count_sql(f, now, unit_ids=ids, dialect=dialect, paramstyle=style)
             total = int(one(conn, sql, params)[0])
         return QuickPage(found, total)
+
+    return read(url, answer)
+
+
+def quick_count(url: str, f: FindingFilter, *, now: datetime) -> int | None:
+    """How many findings match ``f``, or None when the full path must answer (as
+    :func:`quick_list`)."""
+    def answer(conn: Any, dialect: Dialect) -> int:
+        if must_sweep(conn, dialect, now):
+            raise Fallback
+        ids = unit_ids(conn, dialect, f.unit) if f.unit is not None else None
+        style: Paramstyle = "named" if dialect == "sqlite" else "pyformat"
+        sql, params = count_sql(f, now, unit_ids=ids, dialect=dialect, paramstyle=style)
+        return int(one(conn, sql, params)[0])
 
     return read(url, answer)

@@ -40,7 +40,17 @@ class RuleRecord(SQLModel, table=True):
 
 
 class Finding(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_finding_unit_id_status", "unit_id", "status"),)
+    __table_args__ = (
+        # covers the dashboard's counts by unit and severity, with the overdue share
+        sa.Index("ix_finding_unit_id_status_severity_due_at",
+                 "unit_id", "status", "severity", "due_at"),
+        # the count of a title filter reads this, not the rows (the TUI's keystrokes)
+        sa.Index("ix_finding_title_status", "title", "status"),
+        # "has a risk acceptance expired?", asked before every read of the findings
+        sa.Index("ix_finding_accepted_until", "accepted_until",
+                 sqlite_where=sa.text("status = 'accepted_risk'"),
+                 postgresql_where=sa.text("status = 'accepted_risk'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     fingerprint: str = Field(max_length=255, unique=True)
@@ -68,9 +78,9 @@ class Finding(SQLModel, table=True):
         default=FindingStatus.open, sa_type=enum_type(FindingStatus)
     )
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    first_seen: datetime = Field(sa_type=UTCDateTime)
+    first_seen: datetime = Field(sa_type=UTCDateTime, index=True)
     last_seen: datetime = Field(sa_type=UTCDateTime)
-    status_changed_at: datetime = Field(sa_type=UTCDateTime)
+    status_changed_at: datetime = Field(sa_type=UTCDateTime, index=True)
     evidence: dict[str, Any] = Field(default_factory=dict, sa_type=json_type())
     cvss_vector: str | None = Field(default=None, max_length=200)
     cwe: str | None = Field(default=None, max_length=20)

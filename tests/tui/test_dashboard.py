@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ import pytest
 from sqlmodel import col, select
 
 from expert_pool.masking import mask_phone
+from garrison.clock import FixedClock
 from garrison.dashboard import TrendEvent, TrendFinding, change_text, open_trend, trend_days
 from garrison.db import read_session, write_session
 from garrison.findings.lifecycle import set_status
@@ -366,3 +368,77 @@ async def test_timer_refreshes_while_shown_and_coming_back_refreshes(db: Setting
         await pilot.press("d")
         await settle(app, pilot)
         assert app.screen is screen and screen.loads == 3
+
+
+async def test_on_call_is_read_after_the_findings_panels(db: Settings) -> None:
+    """Who is on call comes from the expert pool's service (through the ORM): it is read
+    once the rest is drawn, and says so until then."""
+    app = GarrisonApp(db, screen="dashboard", now=NOW)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = screen_of(app)
+        assert text_of(screen, "oncall-shift") == "Loading…"
+        assert not shown(screen, "oncall") and not shown(screen, "oncall-empty")
+        await settle(app, pilot)
+        assert screen.loads == 1 and screen.oncall_loads == 1
+        assert shown(screen, "oncall-empty") and not shown(screen, "oncall-shift")
+
+
+async def test_an_expired_acceptance_is_reopened_before_the_counts(db: Settings) -> None:
+    """The dashboard counts what the findings screen lists: a risk acceptance past its
+    date is reopened first (audited, as in the CLI) and said."""
+    with write_session(db) as session:
+        finding = session.exec(select(Finding).where(
+            Finding.title == "Outdated OpenSSH on the portal")).one()
+        assert finding.id is not None
+        fid = finding.id
+        set_status(session, finding_id=fid, status=FindingStatus.accepted_risk, actor="t",
+                   reason="vendor patch due", approver="chief.li",
+                   until=(NOW - timedelta(days=2)).date(), now=NOW - timedelta(days=5),
+                   policy=POLICY, max_acceptance_days=MAX_ACCEPT)
+    app = GarrisonApp(db, screen="dashboard", now=NOW)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        screen = screen_of(app)
+        assert text_of(screen, "sev-total") == "9 open or in progress"
+        assert [n.message for n in app._notifications] == [
+            f"Reopened 1 finding(s) whose risk acceptance expired: {fid}"]
+    with read_session(db) as session:
+        assert session.get(Finding, fid).status is OPEN  # type: ignore[union-attr]
+
+
+async def test_the_prefetched_read_paints_first(db: Settings) -> None:
+    """``garrison tui`` starts the dashboard's read before Textual is imported
+    (``tui.prefetch``): the screen shows that read, and reads on its own from then on."""
+    from concurrent.futures import Future
+
+    from garrison.dashboard import quick_gather
+    from tui import prefetch
+
+    assert prefetch.start(db, "findings") is None
+    started = prefetch.start(db.model_copy(update={"clock": FixedClock(NOW)}), "dashboard")
+    assert started is not None
+    expected = quick_gather(db.db, NOW, SHANGHAI, days=30)
+    assert expected is not None and started.result(timeout=30) == expected
+    marked = replace(expected, trend=[1] * 30)  # not what the database says
+    future: Future[Any] = Future()
+    future.set_result(marked)
+    app = GarrisonApp(db, screen="dashboard", now=NOW, prefetched=future)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        screen = screen_of(app)
+        assert screen.data is marked
+        assert app.take_prefetched() is None
+        await pilot.press("ctrl+r")
+        await settle(app, pilot)
+        assert screen.data == expected and screen.loads == 2
+
+
+async def test_a_failed_prefetch_leaves_the_read_to_the_screen(db: Settings) -> None:
+    from concurrent.futures import Future
+
+    future: Future[Any] = Future()
+    future.set_exception(RuntimeError("the prefetch thread failed"))
+    app = GarrisonApp(db, screen="dashboard", now=NOW, prefetched=future)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        assert text_of(screen_of(app), "sev-total") == "9 open or in progress"

@@ -19,6 +19,8 @@ from textual import events
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Input, Select
 
+from garrison.i18n import _
+
 if TYPE_CHECKING:
     from garrison.actions import ActionContext
     from garrison.settings import Settings
@@ -81,6 +83,11 @@ class GarrisonScreen(Screen[None]):
         """What the screen's actions run with (the same as the CLI's): build it in a
         worker thread, it imports the ORM."""
         return self.garrison.context
+
+    def say_reopened(self, ids: tuple[int, ...]) -> None:
+        """Risk acceptances past their date were reopened before the read (as in the CLI)."""
+        self.notify(_("Reopened {n} finding(s) whose risk acceptance expired: {ids}").format(
+            n=len(ids), ids=", ".join(map(str, ids))), markup=False)
 
     def palette_commands(self) -> Iterable[PaletteCommand]:
         """The screen's own actions, for the command palette."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -34,9 +34,6 @@ from garrison.words import SEVERITY_STYLE
 from tui.screens.base import GarrisonScreen, PaletteCommand
 from tui.timefmt import zoned
 from tui.widgets.table import Col, MeasuredTable
-
-if TYPE_CHECKING:
-    pass
 
 REFRESH_SECONDS = 30.0
 PANEL_COLUMNS = {
@@ -65,6 +62,9 @@ class DashboardScreen(GarrisonScreen):
         self.data: DashboardData | None = None
         """What the panels show (the last load)."""
         self.loads = 0
+        self.oncall: OnCall | None = None
+        """Who is on call (read after the rest: the expert pool's service)."""
+        self.oncall_loads = 0
         self.timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -113,6 +113,9 @@ class DashboardScreen(GarrisonScreen):
         for table_id, columns in PANEL_COLUMNS.items():
             self.query_one(f"#{table_id}", MeasuredTable).set_columns(columns)
         self.timer = self.set_interval(REFRESH_SECONDS, self.tick)
+        for widget_id in ("oncall", "oncall-empty"):
+            self.query_one(f"#{widget_id}").display = False
+        self.query_one("#oncall-shift", Static).update(Text(_("Loading…"), style="dim"))
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -139,28 +142,47 @@ class DashboardScreen(GarrisonScreen):
         return ZoneInfo(self.settings.timezone)
 
     def reload(self) -> None:
-        self.load(self.garrison.now(), self.tz)
+        self.load(self.tz)
 
     @work(thread=True, exclusive=True, group="dashboard")
-    def load(self, now: datetime, tz: tzinfo) -> None:
-        from dataclasses import replace
+    def load(self, tz: tzinfo) -> None:
+        """The findings' panels (``garrison.dashboard``: without the ORM when it can); who
+        is on call follows once they are drawn (:meth:`load_oncall`)."""
+        from garrison import dashboard
 
-        from expert_pool import service as experts
-        from garrison.dashboard import gather
-        from garrison.db import read_session
-
+        worker = get_current_worker()
+        now = self.garrison.now()
         try:
-            with read_session(self.settings) as session:
-                data = gather(session, now, tz, days=TREND_DAYS)
-            shift = experts.on_call(self.context, at=now, show_contacts=False)
-            if shift is not None:
-                data = replace(data, oncall=OnCall(shift.starts, shift.ends, [
-                    OnCallPerson(p.name, p.organisation, p.phone) for p in shift.people]))
+            first = self.garrison.take_prefetched()
+            data = first if isinstance(first, DashboardData) else None
+            if data is None:
+                data = dashboard.quick_gather(self.settings.db, now, tz, days=TREND_DAYS)
+            if data is None:
+                loaded = dashboard.load(self.context, now, tz, days=TREND_DAYS)
+                data = loaded.data
+                if loaded.reopened:
+                    self.app.call_from_thread(self.say_reopened, loaded.reopened)
         except GarrisonError as exc:
             self.app.call_from_thread(self._show_problem, exc)
             return
-        if not get_current_worker().is_cancelled:
+        if not worker.is_cancelled:
             self.app.call_from_thread(self._show, data)
+
+    @work(thread=True, exclusive=True, group="oncall")
+    def load_oncall(self, now: datetime) -> None:
+        """Who is on call: the expert pool's service (through the ORM, whose import would
+        slow the first frame down if it ran beside it)."""
+        from expert_pool import service as experts
+
+        try:
+            shift = experts.on_call(self.context, at=now, show_contacts=False)
+        except GarrisonError as exc:
+            self.app.call_from_thread(self._show_problem, exc)
+            return
+        oncall = None if shift is None else OnCall(shift.starts, shift.ends, [
+            OnCallPerson(p.name, p.organisation, p.phone) for p in shift.people])
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_oncall, oncall)
 
     def _show_problem(self, exc: GarrisonError) -> None:
         self.query_one("#updated", Label).update(Text(exc.message, style="bold red"))
@@ -183,18 +205,22 @@ class DashboardScreen(GarrisonScreen):
                                for c in data.changes])
         self._fill("drills", [[str(d.id), d.title, d.unit, self.local(d.started_at)]
                               for d in data.drills], [str(d.id) for d in data.drills])
-        people = data.oncall.people if data.oncall else []
-        self._fill("oncall", [[p.name, p.organisation, p.phone or "-"] for p in people])
-        shift = self.query_one("#oncall-shift", Static)
-        shift.display = data.oncall is not None
-        if data.oncall is not None:
-            shift.update(_("Shift {s} → {e}").format(
-                s=self.local(data.oncall.starts),
-                e=zoned(data.oncall.ends, self.settings.timezone)))
         self.query_one("#updated", Label).update(_(
             "Updated {t} · refreshes every {n} s · ctrl+r refreshes now").format(
                 t=zoned(data.now, self.settings.timezone, "%Y-%m-%d %H:%M:%S"),
                 n=int(REFRESH_SECONDS)))
+        self.call_after_refresh(self.load_oncall, data.now)
+
+    def _show_oncall(self, oncall: OnCall | None) -> None:
+        self.oncall = oncall
+        self.oncall_loads += 1
+        people = oncall.people if oncall else []
+        self._fill("oncall", [[p.name, p.organisation, p.phone or "-"] for p in people])
+        shift = self.query_one("#oncall-shift", Static)
+        shift.display = oncall is not None
+        if oncall is not None:
+            shift.update(_("Shift {s} → {e}").format(
+                s=self.local(oncall.starts), e=zoned(oncall.ends, self.settings.timezone)))
 
     def _severity(self, counts: dict[Severity, int]) -> None:
         top = max(counts.values(), default=0) or 1

@@ -8,8 +8,11 @@ in a worker thread; a newer filter cancels the older query's result.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -42,6 +45,9 @@ from tui.widgets.table import Col, MeasuredTable
 from tui.widgets.text_prompt import TextPrompt
 
 PAGE = 100
+COUNT_WAIT = 0.06
+"""Seconds the first page waits for the count of every match (read beside it) so that
+one frame draws both; a slower count (a big PostgreSQL table) follows the rows."""
 ACTIVE = "active"
 COLUMNS = [Col("id", _("id"), 0), Col("unit", _("unit"), 7, max_width=14),
            Col("severity", _("severity"), 1), Col("status", _("status"), 2),
@@ -76,6 +82,11 @@ class FindingsScreen(GarrisonScreen):
         self.order, self.descending = "id", False
         self.loaded = 0
         self.total: int | None = None
+        self.total_of: FindingFilter | None = None
+        """The filter ``total`` counts."""
+        self.counting = False
+        """A read is on its way: the detail of a row highlighted meanwhile waits for it."""
+        self.detail_wanted: int | None = None
         self.more = False
         self.asked_at = 0.0
         self.latency: float | None = None
@@ -114,7 +125,7 @@ class FindingsScreen(GarrisonScreen):
     def on_mount(self) -> None:
         table = self.query_one("#table", MeasuredTable)
         table.more_below = lambda: self.more or (
-            self.total is not None and self.loaded < self.total)
+            self.shown_total is not None and self.loaded < self.shown_total)
         table.set_columns(COLUMNS)
         table.focus()
         self.load_units()
@@ -197,6 +208,7 @@ class FindingsScreen(GarrisonScreen):
         self.keep = keep if keep is not None else self.selected_id()
         self.keep_row = self.query_one("#table", DataTable).cursor_row if same_rows else 0
         self.asked_at = time.perf_counter()
+        self.counting = True
         self.fetch(self.filter, self.order, self.descending, 0, max(PAGE, self.loaded))
 
     @work(thread=True, exclusive=True, group="rows")
@@ -212,7 +224,7 @@ class FindingsScreen(GarrisonScreen):
             if offset == 0:  # risk acceptances past their date reopen, as in the CLI
                 reopened = service.sweep(self.context)
                 if reopened:
-                    self.app.call_from_thread(self._say_reopened, reopened)
+                    self.app.call_from_thread(self.say_reopened, reopened)
             if not self._read_page(f, order, descending, offset, limit):
                 return
             if offset == 0:
@@ -221,10 +233,6 @@ class FindingsScreen(GarrisonScreen):
                     self.app.call_from_thread(self._show_total, f, total)
         except GarrisonError as exc:
             self.app.call_from_thread(self._show_problem, exc)
-
-    def _say_reopened(self, ids: tuple[int, ...]) -> None:
-        self.notify(_("Reopened {n} finding(s) whose risk acceptance expired: {ids}").format(
-            n=len(ids), ids=", ".join(map(str, ids))), markup=False)
 
     def _read_page(self, f: FindingFilter, order: str, descending: bool, offset: int,
                    limit: int = PAGE) -> bool:
@@ -241,31 +249,60 @@ class FindingsScreen(GarrisonScreen):
     def _quick(self, f: FindingFilter) -> bool:
         """The first page by id through ``garrison.findings.quick`` (the standard library's
         sqlite3, no ORM), as ``findings list`` does; False when that road cannot answer
-        exactly (the ORM path then does). Then the ORM is imported in the background."""
-        from garrison.findings.quick import quick_list
+        exactly (the ORM path then does). The count of every match runs beside the page,
+        on a connection of its own (the database works without the interpreter's lock),
+        so both are on screen about when the rows alone would be. Then the ORM is
+        imported in the background."""
+        from garrison.findings.quick import quick_count, quick_list
 
         worker = get_current_worker()
+        now = self.garrison.now()
+        counted: Future[int | None] = Future()
 
-        def paint(rows: list[FindingRow]) -> None:
-            if not worker.is_cancelled:  # more than a page: the count says so below
-                self.app.call_from_thread(self._show_rows, f, rows, 0, len(rows) == PAGE)
+        def count() -> None:
+            try:
+                counted.set_result(quick_count(self.settings.db, f, now=now))
+            except BaseException as exc:  # noqa: BLE001 - handed to the worker below
+                counted.set_exception(exc)
 
-        page = quick_list(self.settings.db, f, limit=PAGE, now=self.garrison.now(),
-                          on_rows=paint)
+        threading.Thread(target=count, name="findings-count", daemon=True).start()
+        page = quick_list(self.settings.db, f, limit=PAGE, now=now, count=False)
         if page is None:
             return False
-        total = page.total if page.total is not None else len(page.rows)
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_total, f, total)
+        if worker.is_cancelled:
+            return True
+        full = len(page.rows) == PAGE
+        try:  # rows and count drawn in one frame, unless the count is slow to come
+            total = counted.result(timeout=COUNT_WAIT) if full else len(page.rows)
+        except FutureTimeout:
+            total = -1
+        except Exception:  # noqa: BLE001 - the full path reports any problem properly
+            total = None
+        if total is None:  # e.g. a risk acceptance expired in between: the full path sweeps
+            return False
+        self.app.call_from_thread(self._show_page, f, page.rows, full,
+                                  total if total >= 0 else None)
+        if total < 0:
+            try:
+                total = counted.result()
+            except Exception:  # noqa: BLE001 - as above
+                total = None
+            if total is None:
+                return False
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._show_total, f, total)
         if not self.warmed:
             self.warmed = True
             import garrison.findings.queries  # noqa: F401 - warm the ORM for what follows
+
+            self.garrison.settle_memory()
         return True
 
     def _show_problem(self, exc: GarrisonError) -> None:
         self.query_one("#count", Label).update(Text(exc.message, style="bold red"))
         self.query_one("#table", DataTable).clear()
         self.rows.clear()
+        self.counting, self.detail_wanted = False, None
 
     def _show_rows(self, f: FindingFilter, rows: list[FindingRow], offset: int,
                    more: bool) -> None:
@@ -293,15 +330,41 @@ class FindingsScreen(GarrisonScreen):
                 self._detail(Text(_("No finding matches the filter."), style="dim"))
         self._count_text()
 
+    def _show_page(self, f: FindingFilter, rows: list[FindingRow], more: bool,
+                   total: int | None) -> None:
+        """The first page, and the count when it has come (one frame draws both)."""
+        self._show_rows(f, rows, 0, more)
+        if total is not None:
+            self._show_total(f, total)
+
     def _show_total(self, f: FindingFilter, total: int) -> None:
         if f == self.filter:
-            self.total = total
+            self.total, self.total_of = total, f
             self.more = self.loaded < total
             self._count_text()
+            self._detail_when_counted()
+
+    def _detail_when_counted(self) -> None:
+        """The detail of the row highlighted while the rows were being counted (after a
+        keystroke in the filter: its read would slow the count's drawing down)."""
+        self.counting = False
+        wanted, self.detail_wanted = self.detail_wanted, None
+        if wanted is not None and wanted == self.selected_id():
+            # after the frame with the rows: its read would compete with the drawing
+            self.call_after_refresh(self._detail_if_still, wanted)
+
+    def _detail_if_still(self, wanted: int) -> None:
+        if wanted == self.selected_id() and not self.counting:
+            self.show_detail(wanted)
+
+    @property
+    def shown_total(self) -> int | None:
+        """The count of every match of the filter shown (None while it is counted)."""
+        return self.total if self.total_of == self.filter else None
 
     def _count_text(self) -> None:
         arrow = "↓" if self.descending else "↑"
-        total = f"{self.total:,}" if self.total is not None else "…"
+        total = f"{self.shown_total:,}" if self.shown_total is not None else "…"
         self.query_one("#count", Label).update(_(
             "{n:,} of {t} findings shown · sorted by {o} {a} · s status, o assign, n note, "
             "x export").format(n=self.loaded, t=total, o=self.order, a=arrow))
@@ -322,7 +385,10 @@ class FindingsScreen(GarrisonScreen):
         if self.more and event.cursor_row >= self.loaded - 10:
             self.more = False
             self.fetch_more()
-        self.show_detail(int(event.row_key.value))
+        if self.counting:
+            self.detail_wanted = int(event.row_key.value)
+        else:
+            self.show_detail(int(event.row_key.value))
 
     @work(thread=True, group="more")
     def fetch_more(self) -> None:
