@@ -13,7 +13,6 @@ audited view is a write), or any error at all while reading.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -21,11 +20,7 @@ from typing import Any
 from expert_pool.matching import Candidate, MatchResult, Need, rank, valid_certs
 from garrison.findings.listing import Dialect, bind_time, read_time
 from garrison.org.tree import subtree
-from garrison.quickread import Fallback, mark, read, rows
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
+from garrison.quickread import Fallback, json_value, mark, read, rows
 
 
 def quick_match(url: str, *, skills: tuple[tuple[str, int], ...], city: str | None,
@@ -62,8 +57,8 @@ def quick_match(url: str, *, skills: tuple[tuple[str, int], ...], city: str | No
                     skipped += 1
                     continue
                 candidates.append(Candidate(
-                    id=eid, name=name, organisation=org, city=city_, skills=_json(sk) or {},
-                    certs=tuple(valid_certs(_json(certs), day)), load=loads.get(eid, 0),
+                    id=eid, name=name, organisation=org, city=city_, skills=json_value(sk) or {},
+                    certs=tuple(valid_certs(json_value(certs), day)), load=loads.get(eid, 0),
                     active=bool(active), home_unit_id=home,
                     home_unit=codes.get(home) if home else None, away=away.get(eid),
                     phone=phone, email=email))

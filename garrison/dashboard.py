@@ -3,8 +3,8 @@
 Read through ``garrison.quickread`` (the DB-API driver, no ORM: the dashboard is the
 TUI's first screen, and importing SQLAlchemy alone costs about half a second), or, when
 that road cannot answer, through an ORM session's own connection: the same SQL either way
-(:func:`read_dashboard`). The database aggregates; Python reads only the findings whose
-status changed within the trend's days.
+(:func:`read_dashboard`). The database aggregates, the trend included: five statements
+return about a hundred rows in all.
 
 Open findings by severity, the overdue league table by unit, the open-findings trend
 of the last days (:func:`open_trend`, a pure function: a finding counts on day D when
@@ -16,7 +16,6 @@ the expert pool's (``expert_pool.service.on_call``); the screen adds it. The scr
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from garrison.findings.listing import Dialect, bind_time, read_stamp
 from garrison.findings.quick import must_sweep
 from garrison.i18n import _
-from garrison.quickread import Fallback, mark, read, rows
+from garrison.quickread import Fallback, json_value, mark, read, rows
 from garrison.vocab import OPEN_STATES, SEVERITY_ORDER, FindingStatus, Severity
 
 if TYPE_CHECKING:
@@ -314,8 +313,8 @@ def _trend(conn: Any, dialect: Dialect, day_list: list[date], tz: tzinfo, *, ope
 
 
 def _json(value: Any) -> dict[str, Any] | None:
-    """A JSON column: text on SQLite, already decoded by psycopg."""
-    decoded = json.loads(value) if isinstance(value, str | bytes) else value
+    """A change's ``before`` / ``after`` (an object, or nothing)."""
+    decoded = json_value(value)
     return decoded if isinstance(decoded, dict) else None
 
 

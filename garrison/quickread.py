@@ -19,6 +19,7 @@ This is the one public module for that road: ``garrison.findings.quick``,
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -89,6 +90,11 @@ def rows(conn: Any, sql: str, params: Sequence[Any] | dict[str, Any] = ()
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column's value: text on SQLite (decoded here), already decoded by psycopg."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def unit_ids(conn: Any, dialect: Dialect, code: str) -> list[int]:

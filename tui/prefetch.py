@@ -13,30 +13,43 @@ take its full path.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from garrison.settings import Settings
 
+T = TypeVar("T")
 
-def _run(future: Future[Any], settings: Settings) -> None:
+
+def in_thread(name: str, read: Callable[[], T]) -> Future[T]:
+    """``read()`` in a thread of its own (a daemon: a read never holds the app open);
+    its answer, or what it raised, in the future."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(read())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+def _dashboard(settings: Settings) -> Any:
     from zoneinfo import ZoneInfo
 
     from garrison.dashboard import TREND_DAYS, quick_gather
 
-    try:
-        future.set_result(quick_gather(settings.db, settings.now(),
-                                       ZoneInfo(settings.timezone), days=TREND_DAYS))
-    except BaseException as exc:  # noqa: BLE001 - the screen takes its full path
-        future.set_exception(exc)
+    return quick_gather(settings.db, settings.now(), ZoneInfo(settings.timezone),
+                        days=TREND_DAYS)
 
 
 def start(settings: Settings, screen: str) -> Future[Any] | None:
     """Start reading ``screen``'s first data; None for screens that read on their own."""
     if screen != "dashboard":
         return None
-    future: Future[Any] = Future()
-    threading.Thread(target=_run, args=(future, settings), name="prefetch",
-                     daemon=True).start()
-    return future
+    return in_thread("prefetch", partial(_dashboard, settings))

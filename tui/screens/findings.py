@@ -8,7 +8,6 @@ in a worker thread; a newer filter cancels the older query's result.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -64,6 +63,14 @@ def where_text(row: FindingRow) -> str:
     if row.port is not None:
         where += f":{row.port}/{row.protocol}"
     return where
+
+
+def _result(counted: Future[int | None]) -> int | None:
+    """The count's answer; None when it could not answer (the full path will)."""
+    try:
+        return counted.result()
+    except Exception:  # noqa: BLE001 - the full path reports any problem properly
+        return None
 
 
 class FindingsScreen(GarrisonScreen):
@@ -254,50 +261,44 @@ class FindingsScreen(GarrisonScreen):
         so both are on screen about when the rows alone would be. Then the ORM is
         imported in the background."""
         from garrison.findings.quick import quick_count, quick_list
+        from tui.prefetch import in_thread
 
         worker = get_current_worker()
         now = self.garrison.now()
-        counted: Future[int | None] = Future()
-
-        def count() -> None:
-            try:
-                counted.set_result(quick_count(self.settings.db, f, now=now))
-            except BaseException as exc:  # noqa: BLE001 - handed to the worker below
-                counted.set_exception(exc)
-
-        threading.Thread(target=count, name="findings-count", daemon=True).start()
+        counted = in_thread("findings-count",
+                            partial(quick_count, self.settings.db, f, now=now))
         page = quick_list(self.settings.db, f, limit=PAGE, now=now, count=False)
         if page is None:
             return False
         if worker.is_cancelled:
             return True
         full = len(page.rows) == PAGE
-        try:  # rows and count drawn in one frame, unless the count is slow to come
-            total = counted.result(timeout=COUNT_WAIT) if full else len(page.rows)
-        except FutureTimeout:
-            total = -1
-        except Exception:  # noqa: BLE001 - the full path reports any problem properly
-            total = None
+        total: int | None = len(page.rows)
+        if full:  # rows and count drawn in one frame, unless the count is slow to come
+            try:
+                total = counted.result(timeout=COUNT_WAIT)
+            except FutureTimeout:
+                self.app.call_from_thread(self._show_page, f, page.rows, full, None)
+                total = _result(counted)
+                if total is not None and not worker.is_cancelled:
+                    self.app.call_from_thread(self._show_total, f, total)
+                return self._warmed(total is not None)
+            except Exception:  # noqa: BLE001 - the full path reports any problem properly
+                total = None
         if total is None:  # e.g. a risk acceptance expired in between: the full path sweeps
             return False
-        self.app.call_from_thread(self._show_page, f, page.rows, full,
-                                  total if total >= 0 else None)
-        if total < 0:
-            try:
-                total = counted.result()
-            except Exception:  # noqa: BLE001 - as above
-                total = None
-            if total is None:
-                return False
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self._show_total, f, total)
-        if not self.warmed:
+        self.app.call_from_thread(self._show_page, f, page.rows, full, total)
+        return self._warmed(True)
+
+    def _warmed(self, answered: bool) -> bool:
+        """After the first quick page: import the ORM for what follows, then take the
+        start-up's objects out of the garbage collector's scans."""
+        if answered and not self.warmed:
             self.warmed = True
             import garrison.findings.queries  # noqa: F401 - warm the ORM for what follows
 
             self.garrison.settle_memory()
-        return True
-
+        return answered
     def _show_problem(self, exc: GarrisonError) -> None:
         self.query_one("#count", Label).update(Text(exc.message, style="bold red"))
         self.query_one("#table", DataTable).clear()

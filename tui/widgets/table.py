@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -42,8 +42,12 @@ from textual.widgets.data_table import CellDoesNotExist, Column, ColumnKey, RowK
 
 SegmentLines = list[list[Segment]]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-"""Characters after which a text's measurement is not simply its length (line breaks,
-tabs)."""
+
+
+def one_line(cell: object) -> TypeGuard[Text]:
+    """A ``Text`` that is one line of printable characters: its width is its length in
+    cells, and it draws as it reads (no line break or tab for Rich to lay out)."""
+    return isinstance(cell, Text) and not _CONTROL.search(cell.plain)
 
 
 @dataclass(frozen=True)
@@ -269,7 +273,7 @@ class MeasuredTable(DataTable[Any]):
                 continue
             for column, cell in zip(columns, self._get_row_renderables(row_index).cells,
                                     strict=False):
-                if isinstance(cell, Text) and not _CONTROL.search(cell.plain):
+                if one_line(cell):
                     width = cell_len(cell.plain)
                 else:
                     width = measure(self.app.console, cell, 1)
@@ -305,8 +309,7 @@ class MeasuredTable(DataTable[Any]):
         if cached is not None:
             return cached
         cell = self._get_row_renderables(row_index).cells[column_index]
-        if not isinstance(cell, Text) or cell.justify not in (None, "default", "left") \
-                or "\n" in cell.plain or "\t" in cell.plain:
+        if not one_line(cell) or cell.justify not in (None, "default", "left"):
             return None
         pad = self.cell_padding
         inner = width - 2 * pad
