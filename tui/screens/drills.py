@@ -131,6 +131,10 @@ class DrillsScreen(GarrisonScreen):
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, read: list[RunRow]) -> None:
+        if not self.query("#runs"):
+            # the app closed while the read was on its way: its answer comes through
+            # call_from_thread, not the screen's queue, so it can outlive the widgets
+            return
         self.read = read
         rows = [row for row in read if self.matches(row)]
         table = self.query_one("#runs", DataTable)
