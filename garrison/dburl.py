@@ -15,7 +15,7 @@ from garrison.i18n import _
 
 #: The newest migration. A test checks it equals Alembic's head, so the schema check
 #: on every command does not have to import Alembic (half a second of start-up).
-SCHEMA_HEAD = "0009_dashboard_indexes"
+SCHEMA_HEAD = "0010_drill_mode"
 
 ENV_VAR = "GARRISON_DB"
 

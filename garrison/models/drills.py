@@ -58,6 +58,10 @@ class DrillRun(SQLModel, table=True):
     heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     auto: bool = False
     """The step clock advances without waiting for the coordinator."""
+    mode: str = Field(default="rehearsal", max_length=16,
+                      sa_column_kwargs={"server_default": "exercise"})
+    """``rehearsal`` (misses stay in the report) or ``exercise`` (an official drill:
+    misses become drill findings of the teams' units)."""
     script: list[dict[str, Any]] = Field(default_factory=list, sa_type=json_type())
     """Scripted responses (``--responses FILE``), replayed at their drill times."""
     actor: str = Field(max_length=100)
